@@ -1,0 +1,3 @@
+from wxpay_emulator.cli import main
+
+main()

@@ -1,0 +1,207 @@
+"""The control plane (not under /v3): the simulated payer, the clock, notifications, merchants, reset.
+
+Documented in the README. Errors answer ``{"code", "message"}`` with the statuses of errors.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from wxpay_emulator.api.v3 import render
+from wxpay_emulator.clock import rfc3339
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.models import KeyMode, Order, PaymentResult
+from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.material import merchant_json, write_material
+
+router = APIRouter(prefix="/emulator/v1")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PaymentBody(_Body):
+    mchid: str | None = None
+    out_trade_no: str | None = None
+    prepay_id: str | None = None
+    openid: str | None = Field(default=None, max_length=128)
+    result: PaymentResult = PaymentResult.SUCCESS
+
+
+class RequestPaymentBody(_Body):
+    """Exactly what a Mini Program passes to wx.requestPayment."""
+
+    appId: str  # noqa: N815 (WeChat's names)
+    timeStamp: str  # noqa: N815
+    nonceStr: str  # noqa: N815
+    package: str
+    signType: str  # noqa: N815
+    paySign: str  # noqa: N815
+    openid: str | None = None
+
+
+class ClockBody(_Body):
+    advance_seconds: float = Field(ge=0, le=10 * 365 * 86400)
+
+
+class MerchantBody(_Body):
+    mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
+    appid: str | None = Field(default=None, min_length=1, max_length=32)
+    key_mode: Literal["cert", "pubkey"] = "pubkey"
+    appids: list[str] = Field(default_factory=list, max_length=20)
+
+
+def _domain(request: Request) -> Domain:
+    domain: Domain = request.app.state.domain
+    return domain
+
+
+def _data_dir(request: Request) -> Path:
+    path: Path = request.app.state.settings.data_dir
+    return path
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    """The order as the query API of its family shows it, plus the emulator's own fields."""
+    return {
+        "transaction": render.transaction(order),
+        "prepay_id": order.prepay_id,
+        "prepay_expires_at": rfc3339(order.prepay_expires_at),
+        "time_expire": rfc3339(order.time_expire) if order.time_expire else None,
+        "family": order.family,
+        "created_at": rfc3339(order.created_at),
+    }
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    domain = _domain(request)
+    return {"status": "ok", "now": rfc3339(domain.clock.now()), "store": domain.store.dialect}
+
+
+@router.post("/payments")
+async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
+    if body.prepay_id is None and (body.mchid is None or body.out_trade_no is None):
+        raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
+    order = await run_in_threadpool(
+        lambda: _domain(request).orders.pay(
+            result=body.result,
+            mchid=body.mchid,
+            out_trade_no=body.out_trade_no,
+            prepay_id=body.prepay_id,
+            openid=body.openid,
+        )
+    )
+    return render.transaction(order)
+
+
+@router.post("/request-payment")
+async def request_payment(body: RequestPaymentBody, request: Request) -> dict[str, Any]:
+    order = await run_in_threadpool(
+        lambda: _domain(request).request_payment(
+            app_id=body.appId,
+            time_stamp=body.timeStamp,
+            nonce_str=body.nonceStr,
+            package=body.package,
+            sign_type=body.signType,
+            pay_sign=body.paySign,
+            openid=body.openid,
+        )
+    )
+    return {"errMsg": "requestPayment:ok", "transaction": render.transaction(order)}
+
+
+@router.get("/orders")
+async def orders(request: Request, mchid: str | None = None) -> dict[str, Any]:
+    found = await run_in_threadpool(_domain(request).orders.list, mchid)
+    return {"data": [order_view(o) for o in found]}
+
+
+@router.get("/clock")
+async def clock(request: Request) -> dict[str, Any]:
+    domain = _domain(request)
+    return {"now": rfc3339(domain.clock.now()), "offset_seconds": domain.clock.offset_seconds}
+
+
+@router.post("/clock")
+async def advance_clock(body: ClockBody, request: Request) -> dict[str, Any]:
+    domain = _domain(request)
+    offset = await run_in_threadpool(domain.advance_clock, body.advance_seconds)
+    request.app.state.dispatcher.wake()
+    return {"now": rfc3339(domain.clock.now()), "offset_seconds": offset}
+
+
+@router.get("/notifications")
+async def notifications(request: Request, mchid: str | None = None) -> dict[str, Any]:
+    rows = await run_in_threadpool(_domain(request).notifications.list, mchid)
+    return {
+        "data": [
+            {
+                "id": n.id,
+                "mchid": n.mchid,
+                "event_type": n.event_type,
+                "family": n.family,
+                "url": n.url,
+                "status": n.status.value,
+                "attempts": n.attempts,
+                "next_attempt_at": rfc3339(n.next_attempt_at) if n.next_attempt_at else None,
+                "created_at": rfc3339(n.created_at),
+                "delivered_at": rfc3339(n.delivered_at) if n.delivered_at else None,
+                "body": n.body,
+                "deliveries": [
+                    {
+                        "attempted_at": rfc3339(a.attempted_at),
+                        "request_headers": a.request_headers,
+                        "response_status": a.response_status,
+                        "response_body": a.response_body,
+                        "error": a.error,
+                        "duration_ms": round(a.duration_ms, 1),
+                    }
+                    for a in attempts
+                ],
+            }
+            for n, attempts in rows
+        ]
+    }
+
+
+@router.post("/notifications/{notification_id}/redeliver")
+async def redeliver(notification_id: str, request: Request) -> dict[str, Any]:
+    n = await run_in_threadpool(_domain(request).notifications.redeliver, notification_id)
+    return {"id": n.id, "status": n.status.value}
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, Any]:
+    await run_in_threadpool(_domain(request).reset)
+    return {"status": "ok"}
+
+
+@router.get("/merchants")
+async def merchants(request: Request) -> dict[str, Any]:
+    found = await run_in_threadpool(_domain(request).merchants.list)
+    base = _data_dir(request) / "merchants"
+    return {"data": [merchant_json(m, base / m.mchid) for m in found]}
+
+
+@router.get("/merchants/{mchid}")
+async def merchant(mchid: str, request: Request) -> dict[str, Any]:
+    m = await run_in_threadpool(_domain(request).merchants.get, mchid)
+    return merchant_json(m, _data_dir(request) / "merchants" / m.mchid)
+
+
+@router.post("/merchants", status_code=201)
+async def create_merchant(body: MerchantBody, request: Request) -> dict[str, Any]:
+    m = await run_in_threadpool(
+        lambda: _domain(request).merchants.create(
+            body.mchid, body.appid, KeyMode(body.key_mode), tuple(body.appids)
+        )
+    )
+    folder = write_material(_data_dir(request), m)
+    return merchant_json(m, folder)

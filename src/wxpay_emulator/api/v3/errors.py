@@ -1,0 +1,61 @@
+"""APIv3's error shape and the one table from domain codes to APIv3 codes and HTTP statuses.
+
+Body: ``{"code": ..., "message": ..., "detail": {"field", "value", "issue", "location"}}``; statuses as
+seeds 002 and 004 give them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+
+# domain code -> (HTTP status, APIv3 code)
+V3_ERRORS: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.PARAM_ERROR: (400, "PARAM_ERROR"),
+    ErrorCode.INVALID_REQUEST: (400, "INVALID_REQUEST"),
+    ErrorCode.SIGN_ERROR: (401, "SIGN_ERROR"),
+    ErrorCode.MCH_NOT_EXISTS: (400, "MCH_NOT_EXISTS"),
+    ErrorCode.APPID_MCHID_NOT_MATCH: (400, "APPID_MCHID_NOT_MATCH"),
+    ErrorCode.OUT_TRADE_NO_USED: (403, "OUT_TRADE_NO_USED"),
+    ErrorCode.ORDER_NOT_EXIST: (404, "ORDER_NOT_EXIST"),
+    ErrorCode.ORDER_PAID: (400, "ORDERPAID"),
+    ErrorCode.ORDER_CLOSED: (400, "ORDER_CLOSED"),
+    ErrorCode.ORDER_EXPIRED: (400, "INVALID_REQUEST"),
+    ErrorCode.ORDER_NOT_PAYABLE: (403, "TRADE_ERROR"),
+    ErrorCode.ILLEGAL_TRANSITION: (403, "TRADE_ERROR"),
+    ErrorCode.NOT_ENOUGH: (403, "NOT_ENOUGH"),
+    ErrorCode.OPENID_MISMATCH: (500, "OPENID_MISMATCH"),
+    ErrorCode.NOTIFICATION_NOT_FOUND: (404, "RESOURCE_NOT_EXISTS"),
+    ErrorCode.MERCHANT_EXISTS: (400, "INVALID_REQUEST"),
+}
+
+# What an unknown /v3 path answers: distinct from every WeChat code, so nobody mistakes it for one.
+NOT_IMPLEMENTED_STATUS = 404
+NOT_IMPLEMENTED_CODE = "EMULATOR_NOT_IMPLEMENTED"
+
+
+class V3Error(Exception):
+    """An APIv3 answer that is not a domain rule (authentication, body parsing)."""
+
+    def __init__(self, status: int, code: str, message: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+def from_domain(err: DomainError) -> V3Error:
+    status, code = V3_ERRORS[err.code]
+    detail: dict[str, Any] | None = None
+    if err.field is not None:
+        detail = {"field": err.field, "value": err.value, "issue": err.issue or err.message, "location": "body"}
+    return V3Error(status, code, err.message, detail)
+
+
+def body_of(err: V3Error) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": err.code, "message": err.message}
+    if err.detail is not None:
+        body["detail"] = err.detail
+    return body

@@ -1,0 +1,67 @@
+"""Body and query parsing for APIv3: pydantic errors become PARAM_ERROR with WeChat's detail block."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from wxpay_emulator.api.v3.errors import V3Error
+
+M = TypeVar("M", bound=BaseModel)
+
+_ISSUES = {
+    "missing": "此字段为必填项",
+    "string_too_long": "字符数超过最大长度",
+    "string_too_short": "字符数小于最小长度",
+    "string_pattern_mismatch": "不符合格式要求",
+    "int_type": "类型应为整数",
+    "string_type": "类型应为字符串",
+    "bool_type": "类型应为布尔值",
+    "model_type": "类型应为JSON对象",
+    "list_type": "类型应为JSON数组",
+    "greater_than_equal": "小于最小值",
+    "too_long": "元素个数超过上限",
+    "too_short": "元素个数少于下限",
+}
+
+
+def param_error(field: str, value: Any, issue: str, location: str = "body") -> V3Error:
+    source = "/" + location + "/" + field.replace(".", "/")
+    return V3Error(
+        400,
+        "PARAM_ERROR",
+        f"输入源“{source}”映射到值字段“{field}”校验失败：{issue}",
+        {"field": field, "value": value, "issue": issue, "location": location},
+    )
+
+
+def parse_body(model: type[M], body: bytes) -> M:
+    if not body:
+        raise V3Error(400, "INVALID_REQUEST", "请求体为空，应为JSON")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise V3Error(400, "PARAM_ERROR", f"请求体不是合法的JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise V3Error(400, "PARAM_ERROR", "请求体应为JSON对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        issue = _ISSUES.get(first["type"], first["msg"])
+        value = first.get("input") if first["type"] != "missing" else None
+        if isinstance(value, dict | list):
+            value = None
+        raise param_error(field, value, issue) from exc
+
+
+def required_query(params: dict[str, str], name: str, max_length: int = 32) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise param_error(name, None, "此字段为必填项", "query")
+    if len(value) > max_length:
+        raise param_error(name, value, "字符数超过最大长度", "query")
+    return value

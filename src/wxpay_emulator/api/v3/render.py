@@ -1,0 +1,30 @@
+"""Domain records -> APIv3 direct-merchant JSON. The one place where ``amount.total`` etc. are named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wxpay_emulator.clock import rfc3339
+from wxpay_emulator.domain.models import Order
+from wxpay_emulator.wire import v3
+
+
+def transaction(order: Order) -> dict[str, Any]:
+    scene = order.extras.get("scene_info") or {}
+    return v3.transaction_json(
+        appid=order.appid,
+        mchid=order.mchid,
+        out_trade_no=order.out_trade_no,
+        trade_type=order.trade_type,
+        trade_state=order.state.value,
+        trade_state_desc=order.state_desc or "",
+        total=order.total,
+        currency=order.currency,
+        transaction_id=order.transaction_id,
+        bank_type=order.bank_type,
+        attach=order.attach,
+        success_time=rfc3339(order.success_time) if order.success_time else None,
+        payer_openid=order.payer_openid,
+        payer_total=order.payer_total,
+        device_id=scene.get("device_id"),
+    )

@@ -1,0 +1,109 @@
+"""The ASGI application: wires store, domain, families and dispatcher, and the per-family error shapes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wxpay_emulator.api.emulator import routes as emulator_routes
+from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
+from wxpay_emulator.api.v3 import routes as v3_routes
+from wxpay_emulator.api.v3.auth import signed_response
+from wxpay_emulator.api.v3.errors import V3Error, body_of, from_domain
+from wxpay_emulator.config import Settings
+from wxpay_emulator.domain.errors import DomainError
+from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.notify.dispatcher import Dispatcher
+from wxpay_emulator.notify.payloads import v3_payment_renderer
+from wxpay_emulator.storage.db import Store, migrate
+
+log = logging.getLogger("wxpay_emulator")
+
+DEFAULT_MCHID = "1900000001"
+DEFAULT_APPID = "wxd678efh567hg6787"
+
+
+def open_store(settings: Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.resolved_database_url())
+    migrate(store.engine)
+    return store
+
+
+def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Domain:
+    ids = ids or Ids()
+    return Domain(
+        store,
+        {"v3": v3_payment_renderer(ids)},
+        ids=ids,
+        notify_time_scale=settings.notify_time_scale,
+    )
+
+
+def _is_v3(request: Request) -> bool:
+    return request.url.path.startswith("/v3/")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    store = open_store(settings)
+    domain = build_domain(store, settings)
+    dispatcher = Dispatcher(domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds)
+    domain.notifications.on_enqueued = dispatcher.waker()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await dispatcher.start()
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+            store.dispose()
+
+    app = FastAPI(title="wxpay-emulator", lifespan=lifespan, docs_url="/emulator/docs", redoc_url=None,
+                  openapi_url="/emulator/openapi.json")
+    app.state.settings = settings
+    app.state.domain = domain
+    app.state.dispatcher = dispatcher
+    app.include_router(emulator_routes.router)
+    app.include_router(v3_routes.router)
+
+    @app.exception_handler(V3Error)
+    async def v3_error(request: Request, exc: V3Error) -> Response:
+        return signed_response(request, exc.status, body_of(exc))
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _is_v3(request):
+            return await v3_error(request, from_domain(exc))
+        body = {"code": exc.code.value, "message": exc.message}
+        return JSONResponse(body, status_code=EMULATOR_STATUS[exc.code])
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first["loc"] if p != "body")
+        return JSONResponse({"code": "PARAM_ERROR", "message": f"{field}: {first['msg']}"}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_v3(request):
+            return v3_routes.not_implemented(request)
+        code = "NOT_FOUND" if exc.status_code == 404 else "INVALID_REQUEST"
+        return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        if _is_v3(request):
+            return signed_response(request, 500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
+        return JSONResponse({"code": "SYSTEM_ERROR", "message": str(exc)}, status_code=500)
+
+    return app

@@ -1,0 +1,188 @@
+"""``wxpay-emulator``: serve, merchant, pay, orders. Every flag also reads an environment variable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wxpay_emulator.config import Settings
+from wxpay_emulator.domain.models import KeyMode, Merchant
+
+app = typer.Typer(help="A local, stateful, signature-exact WeChat Pay emulator.", no_args_is_help=True)
+merchant_app = typer.Typer(help="Merchants and their keys.", no_args_is_help=True)
+app.add_typer(merchant_app, name="merchant")
+console = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="WXPAY_EMULATOR_DATA_DIR", help="default .wxpay-emulator")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="WXPAY_EMULATOR_DATABASE_URL", help="default: SQLite in the data dir"),
+]
+Url = Annotated[str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")]
+DEFAULT_URL = "http://127.0.0.1:8600"
+
+
+def _settings(**given: Any) -> Settings:
+    return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _ensure_default_merchant(settings: Settings) -> list[Merchant]:
+    from wxpay_emulator.app import DEFAULT_APPID, DEFAULT_MCHID, build_domain, open_store
+    from wxpay_emulator.material import write_material
+
+    store = open_store(settings)
+    try:
+        domain = build_domain(store, settings)
+        merchants = domain.merchants.list()
+        if not merchants:
+            merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
+        for m in merchants:
+            write_material(settings.data_dir, m)
+        return merchants
+    finally:
+        store.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(envvar="WXPAY_EMULATOR_HOST", help="default 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(envvar="WXPAY_EMULATOR_PORT", help="default 8600")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    notify_time_scale: Annotated[
+        float | None, typer.Option(envvar="WXPAY_EMULATOR_NOTIFY_TIME_SCALE", help="scales retry delays")
+    ] = None,
+) -> None:
+    """Run the emulator. On first start it creates a default merchant and prints its config."""
+    import uvicorn
+
+    from wxpay_emulator.app import create_app
+    from wxpay_emulator.material import wechatpayv3_snippet
+
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, notify_time_scale=notify_time_scale
+    )
+    merchants = _ensure_default_merchant(settings)
+    base_url = f"http://{settings.host}:{settings.port}"
+    first = merchants[0]
+    folder = (settings.data_dir / "merchants" / first.mchid).resolve()
+    console.print(f"[bold]wxpay-emulator[/bold] on {base_url}  (store: {settings.resolved_database_url()})")
+    console.print(f"merchant {first.mchid} ({first.key_mode.value} mode): material in {folder}")
+    console.print("Paste into your code to use wechatpayv3 against the emulator:\n")
+    console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
+    if len(merchants) > 1:
+        console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@merchant_app.command("create")
+def merchant_create(
+    mchid: Annotated[str | None, typer.Option(help="default: a new 10-digit number")] = None,
+    appid: Annotated[str | None, typer.Option(help="default: a new wx... appid")] = None,
+    key_mode: Annotated[KeyMode, typer.Option("--key-mode", help="cert or pubkey")] = KeyMode.PUBKEY,
+    as_json: Annotated[bool, typer.Option("--json", help="print only merchant.json")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add a merchant with its own keys and write its material to the data dir."""
+    from wxpay_emulator.app import build_domain, open_store
+    from wxpay_emulator.domain.errors import DomainError
+    from wxpay_emulator.material import merchant_json, write_material
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    store = open_store(settings)
+    try:
+        try:
+            m = build_domain(store, settings).merchants.create(mchid, appid, key_mode)
+        except DomainError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from exc
+        folder = write_material(settings.data_dir, m)
+    finally:
+        store.dispose()
+    text = json.dumps(merchant_json(m, folder), ensure_ascii=False, indent=2)
+    if as_json:
+        typer.echo(text)
+    else:
+        console.print(f"merchant {m.mchid} created; material in {folder}")
+        console.print(text, markup=False, highlight=False)
+
+
+@merchant_app.command("list")
+def merchant_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List merchants in the store."""
+    from wxpay_emulator.app import build_domain, open_store
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    store = open_store(settings)
+    try:
+        merchants = build_domain(store, settings).merchants.list()
+    finally:
+        store.dispose()
+    table = Table("mchid", "appid", "key_mode", "serial_no", "pub_key_id")
+    for m in merchants:
+        table.add_row(m.mchid, m.appid, m.key_mode.value, m.serial_no, m.pub_key_id)
+    console.print(table)
+
+
+def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
+    try:
+        response = httpx.request(method, url.rstrip("/") + path, timeout=10, trust_env=False, **kwargs)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot reach the emulator at {url}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    data = response.json()
+    if response.status_code >= 400:
+        console.print(f"[red]{data.get('code')}: {data.get('message')}[/red]")
+        raise typer.Exit(1)
+    return data
+
+
+@app.command()
+def pay(
+    out_trade_no: str,
+    mchid: Annotated[str | None, typer.Option(help="default: the first merchant")] = None,
+    result: Annotated[str, typer.Option(help="SUCCESS, PAYERROR, USERPAYING or NOTENOUGH")] = "SUCCESS",
+    openid: Annotated[str | None, typer.Option()] = None,
+    url: Url = DEFAULT_URL,
+) -> None:
+    """Play the WeChat user: pay (or fail to pay) an order of a running emulator."""
+    if mchid is None:
+        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+    body = {"mchid": mchid, "out_trade_no": out_trade_no, "result": result.upper(), "openid": openid}
+    data = _call("POST", url, "/emulator/v1/payments", json={k: v for k, v in body.items() if v is not None})
+    console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
+
+
+@app.command()
+def orders(
+    mchid: Annotated[str | None, typer.Option()] = None,
+    url: Url = DEFAULT_URL,
+) -> None:
+    """The orders of a running emulator, newest first."""
+    data = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)["data"]
+    table = Table("mchid", "out_trade_no", "type", "total", "trade_state", "transaction_id", "created")
+    for o in data:
+        t = o["transaction"]
+        table.add_row(
+            t["mchid"],
+            t["out_trade_no"],
+            t.get("trade_type", ""),
+            str(t["amount"]["total"]),
+            t["trade_state"],
+            t.get("transaction_id", ""),
+            o["created_at"],
+        )
+    console.print(table)
+
+
+def main() -> None:
+    app()

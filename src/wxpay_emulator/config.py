@@ -1,0 +1,32 @@
+"""Settings of one emulator process. Every field reads ``WXPAY_EMULATOR_<NAME>`` from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WXPAY_EMULATOR_")
+
+    host: str = "127.0.0.1"
+    port: int = 8600
+    data_dir: Path = Path(".wxpay-emulator")
+    # None: SQLite in the data dir. postgresql://user@host/db selects PostgreSQL (psycopg 3).
+    database_url: str | None = None
+    # Multiplies WeChat's notification retry delays: 0.01 turns 15 s into 0.15 s for tests.
+    notify_time_scale: float = 1.0
+    # WeChat waits 5 s for the merchant's answer before it counts a delivery as failed.
+    notify_timeout_seconds: float = 5.0
+    dispatcher_poll_seconds: float = 0.2
+    # Refuse APIv3 requests whose timestamp is further than this from the real clock.
+    max_clock_skew_seconds: int = 300
+
+    def resolved_database_url(self) -> str:
+        url = self.database_url
+        if not url:
+            return f"sqlite:///{(self.data_dir / 'emulator.db').resolve()}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url

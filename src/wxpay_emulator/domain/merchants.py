@@ -1,0 +1,87 @@
+"""Merchants and their key material.
+
+A merchant holds three RSA keys, as at WeChat Pay: its own API key and certificate (it signs requests),
+the platform certificate and the WeChat Pay public key (the platform signs answers with one of them,
+chosen by ``key_mode``). The emulator keeps all of them so it can hand the merchant its files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from wxpay_emulator.clock import Clock
+from wxpay_emulator.crypto import keys
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.models import KeyMode, Merchant
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.repositories import MerchantRepo
+
+
+class MerchantService:
+    def __init__(self, store: Store, clock: Clock, ids: Ids) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        # Merchants never change once made, so a positive cache spares the auth path a query.
+        self._cache: dict[str, Merchant] = {}
+
+    def create(
+        self,
+        mchid: str | None = None,
+        appid: str | None = None,
+        key_mode: KeyMode = KeyMode.PUBKEY,
+        extra_appids: tuple[str, ...] = (),
+    ) -> Merchant:
+        mchid = mchid or self.ids.mchid()
+        appid = appid or self.ids.appid()
+        # Certificates start a day back so that a clock skew between machines never makes them "future".
+        start = self.clock.real_now() - dt.timedelta(days=1)
+        merchant_key = keys.generate_private_key_pem()
+        merchant_cert = keys.make_certificate(merchant_key, mchid, f"商户{mchid}", start, days=1825)
+        platform_key = keys.generate_private_key_pem()
+        platform_cert = keys.make_certificate(platform_key, "Tenpay.com", "Tenpay.com (emulated)", start)
+        pubkey_key = keys.generate_private_key_pem()
+        merchant = Merchant(
+            mchid=mchid,
+            appid=appid,
+            key_mode=key_mode,
+            serial_no=keys.certificate_serial(merchant_cert),
+            apiv3_key=self.ids.secret(32),
+            api_key=self.ids.secret(32),
+            merchant_key_pem=merchant_key,
+            merchant_cert_pem=merchant_cert,
+            platform_key_pem=platform_key,
+            platform_cert_pem=platform_cert,
+            platform_serial=keys.certificate_serial(platform_cert),
+            pubkey_key_pem=pubkey_key,
+            pubkey_pem=keys.public_key_pem(pubkey_key),
+            pub_key_id=self.ids.pub_key_id(),
+            appids=tuple(a for a in extra_appids if a != appid),
+        )
+        with self.store.transaction() as conn:
+            repo = MerchantRepo(conn)
+            if repo.get(mchid) is not None:
+                raise DomainError(ErrorCode.MERCHANT_EXISTS, f"merchant {mchid} exists", field="mchid")
+            repo.add(merchant, self.clock.real_now())
+        return merchant
+
+    def get(self, mchid: str) -> Merchant:
+        merchant = self.find(mchid)
+        if merchant is None:
+            raise DomainError(ErrorCode.MCH_NOT_EXISTS, "商户号不存在", field="mchid", value=mchid)
+        return merchant
+
+    def find(self, mchid: str) -> Merchant | None:
+        cached = self._cache.get(mchid)
+        if cached is not None:
+            return cached
+        with self.store.transaction() as conn:
+            merchant = MerchantRepo(conn).get(mchid)
+        if merchant is not None:
+            self._cache[mchid] = merchant
+        return merchant
+
+    def list(self) -> list[Merchant]:
+        with self.store.transaction() as conn:
+            return MerchantRepo(conn).list()

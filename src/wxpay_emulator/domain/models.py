@@ -1,0 +1,152 @@
+"""Plain records of the domain. Amounts are integers in fen; times are aware UTC datetimes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from wxpay_emulator.domain.states import TradeState
+
+
+class KeyMode(StrEnum):
+    """How the platform signs answers to this merchant: certificate serial or PUB_KEY_ID."""
+
+    CERT = "cert"
+    PUBKEY = "pubkey"
+
+
+@dataclass(frozen=True)
+class Merchant:
+    mchid: str
+    appid: str
+    key_mode: KeyMode
+    serial_no: str  # the merchant's API certificate serial
+    apiv3_key: str
+    api_key: str
+    merchant_key_pem: bytes  # kept so the emulator can hand the merchant its material
+    merchant_cert_pem: bytes
+    platform_key_pem: bytes
+    platform_cert_pem: bytes
+    platform_serial: str
+    pubkey_key_pem: bytes
+    pubkey_pem: bytes
+    pub_key_id: str
+    appids: tuple[str, ...] = ()
+
+    def signing_identity(self) -> tuple[str, bytes]:
+        """(Wechatpay-Serial, private key) the platform signs this merchant's answers with."""
+        if self.key_mode is KeyMode.PUBKEY:
+            return self.pub_key_id, self.pubkey_key_pem
+        return self.platform_serial, self.platform_key_pem
+
+    def is_bound(self, appid: str) -> bool:
+        return appid == self.appid or appid in self.appids
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """What a merchant asks for when it places an order, in domain terms."""
+
+    mchid: str
+    appid: str
+    out_trade_no: str
+    trade_type: str  # JSAPI, APP, MWEB (H5), NATIVE
+    description: str
+    total: int
+    currency: str
+    notify_url: str
+    family: str  # the API family that placed it; its notifications take that family's shape
+    time_expire: dt.datetime | None = None
+    attach: str | None = None
+    goods_tag: str | None = None
+    payer_openid: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # detail, scene_info, settle_info ... as given
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What must be identical for a re-entry to count as the same order (time_expire included)."""
+        return {
+            "appid": self.appid,
+            "trade_type": self.trade_type,
+            "description": self.description,
+            "total": self.total,
+            "currency": self.currency,
+            "notify_url": self.notify_url,
+            "time_expire": self.time_expire.isoformat() if self.time_expire else None,
+            "attach": self.attach,
+            "goods_tag": self.goods_tag,
+            "payer_openid": self.payer_openid,
+            "extras": self.extras,
+        }
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    mchid: str
+    appid: str
+    out_trade_no: str
+    trade_type: str
+    description: str
+    total: int
+    currency: str
+    notify_url: str
+    family: str
+    state: TradeState
+    created_at: dt.datetime
+    time_expire: dt.datetime | None
+    prepay_id: str
+    prepay_expires_at: dt.datetime
+    fingerprint: str
+    attach: str | None = None
+    goods_tag: str | None = None
+    payer_openid: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    transaction_id: str | None = None
+    bank_type: str | None = None
+    success_time: dt.datetime | None = None
+    payer_total: int | None = None
+    state_desc: str | None = None
+
+
+class PaymentResult(StrEnum):
+    """What the simulated payer does."""
+
+    SUCCESS = "SUCCESS"
+    PAYERROR = "PAYERROR"
+    USERPAYING = "USERPAYING"
+    NOTENOUGH = "NOTENOUGH"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"  # WeChat's schedule ran out
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    mchid: str
+    order_id: int | None
+    event_type: str
+    family: str
+    url: str
+    body: str
+    status: NotificationStatus
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    notification_id: str
+    attempted_at: dt.datetime
+    request_headers: dict[str, str]
+    response_status: int | None
+    response_body: str
+    error: str | None
+    duration_ms: float

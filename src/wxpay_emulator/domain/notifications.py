@@ -1,0 +1,156 @@
+"""The notification outbox.
+
+A notification row is written in the same transaction as the state change that causes it, so a crash
+can lose neither; the dispatcher (notify/dispatcher.py) delivers rows that are due, at least once, with
+the notification ``id`` stable across retries. The body is rendered once, at creation, by the order's
+family (a renderer the api layer registers), so every retry carries the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+from wxpay_emulator.clock import Clock
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.merchants import MerchantService
+from wxpay_emulator.domain.models import DeliveryAttempt, Merchant, Notification, NotificationStatus, Order
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.notify.schedule import next_delay
+from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.repositories import NotificationRepo
+
+
+@dataclass(frozen=True)
+class RenderedNotification:
+    event_type: str
+    body: str
+
+
+class PaymentRenderer(Protocol):
+    """Builds one family's payment-success notification body."""
+
+    def __call__(
+        self, merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification: ...
+
+
+class NotificationService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        ids: Ids,
+        merchants: MerchantService,
+        renderers: Mapping[str, PaymentRenderer],
+        time_scale: float = 1.0,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.merchants = merchants
+        self.renderers = renderers
+        self.time_scale = time_scale
+        self.on_enqueued = on_enqueued
+
+    def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
+        """Write the payment notification of ``order`` inside the caller's transaction."""
+        renderer = self.renderers[order.family]
+        merchant = self.merchants.get(order.mchid)
+        now = self.clock.now()
+        notification_id = self.ids.notification_id()
+        rendered = renderer(merchant, order, notification_id, now)
+        row = Notification(
+            id=notification_id,
+            mchid=order.mchid,
+            order_id=order.id,
+            event_type=rendered.event_type,
+            family=order.family,
+            url=order.notify_url,
+            body=rendered.body,
+            status=NotificationStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            delivered_at=None,
+        )
+        NotificationRepo(conn).add(row)
+        if self.on_enqueued is not None:
+            self.on_enqueued()
+        return row
+
+    def claim_due(self, limit: int, lease_seconds: float) -> list[Notification]:
+        """Due rows, each pushed ``lease_seconds`` ahead so that no other pass takes it meanwhile; if
+        the process dies mid-delivery the lease runs out and the row is delivered again."""
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            repo = NotificationRepo(conn)
+            due = repo.due(now, limit)
+            for n in due:
+                repo.update(n.id, next_attempt_at=now + dt.timedelta(seconds=lease_seconds))
+        return due
+
+    def seconds_until_next_due(self) -> float | None:
+        with self.store.transaction() as conn:
+            at = NotificationRepo(conn).next_due_at()
+        return None if at is None else max(0.0, (at - self.clock.now()).total_seconds())
+
+    def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            repo = NotificationRepo(conn)
+            current = repo.get(attempt.notification_id)
+            if current is None:  # reset while in flight
+                return
+            repo.add_attempt(attempt)
+            attempts = current.attempts + 1
+            if acknowledged:
+                repo.update(
+                    current.id,
+                    attempts=attempts,
+                    status=NotificationStatus.DELIVERED,
+                    delivered_at=now,
+                    next_attempt_at=None,
+                )
+                return
+            delay = next_delay(attempts, self.time_scale)
+            if delay is None:
+                repo.update(current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None)
+            else:
+                repo.update(
+                    current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay)
+                )
+
+    def list(
+        self, mchid: str | None = None, limit: int = 200
+    ) -> list[tuple[Notification, list[DeliveryAttempt]]]:
+        with self.store.transaction() as conn:
+            repo = NotificationRepo(conn)
+            rows = repo.list(mchid, limit)
+            attempts = repo.attempts([n.id for n in rows])
+        return [(n, attempts[n.id]) for n in rows]
+
+    def get(self, notification_id: str) -> Notification:
+        with self.store.transaction() as conn:
+            found = NotificationRepo(conn).get(notification_id)
+        if found is None:
+            raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
+        return found
+
+    def redeliver(self, notification_id: str) -> Notification:
+        """Deliver again now, whatever its status: the same id and body, as a WeChat retry."""
+        with self.store.transaction() as conn:
+            repo = NotificationRepo(conn)
+            if repo.get(notification_id) is None:
+                raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
+            repo.update(notification_id, status=NotificationStatus.PENDING, next_attempt_at=self.clock.now())
+            found = repo.get(notification_id)
+        assert found is not None
+        if self.on_enqueued is not None:
+            self.on_enqueued()
+        return found

@@ -1,0 +1,219 @@
+"""Orders: placing (with WeChat's re-entry rules), finding, closing and paying.
+
+Re-entry (seed 004, DESIGN.md §2): the same ``out_trade_no`` with identical parameters before the order
+expires returns the live prepay_id (a fresh one once the 2-hour prepay_id has lapsed); different
+parameters are refused; a paid order answers ORDER_PAID and a closed one ORDER_CLOSED. ``time_expire``
+earlier than one minute after creation is raised to one minute, and may not change on re-entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from wxpay_emulator.clock import Clock
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.merchants import MerchantService
+from wxpay_emulator.domain.models import Order, OrderDraft, PaymentResult
+from wxpay_emulator.domain.states import DESCRIPTIONS, PAYABLE, TradeState, check_transition
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.repositories import OrderRepo
+
+PREPAY_LIFETIME = dt.timedelta(hours=2)
+MIN_EXPIRE = dt.timedelta(minutes=1)
+
+# Called inside the payment's transaction to write the outbox row (see notifications.py).
+OnPaid = Callable[[Connection, Order], None]
+
+
+def fingerprint(draft: OrderDraft) -> str:
+    canonical = json.dumps(draft.fingerprint_fields(), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _refuse_settled(order: Order) -> None:
+    """The codes WeChat answers when an order can no longer be paid or re-placed."""
+    if order.state in (TradeState.SUCCESS, TradeState.REFUND):
+        raise DomainError(ErrorCode.ORDER_PAID, "该订单已支付")
+    if order.state in (TradeState.CLOSED, TradeState.REVOKED):
+        raise DomainError(ErrorCode.ORDER_CLOSED, "订单已关闭")
+    if order.state not in PAYABLE:
+        raise DomainError(ErrorCode.ORDER_NOT_PAYABLE, f"订单状态为{order.state}，无法继续支付")
+
+
+class OrderService:
+    def __init__(
+        self, store: Store, clock: Clock, ids: Ids, merchants: MerchantService, on_paid: OnPaid
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.merchants = merchants
+        self.on_paid = on_paid
+
+    def place(self, draft: OrderDraft) -> Order:
+        merchant = self.merchants.get(draft.mchid)
+        if not merchant.is_bound(draft.appid):
+            raise DomainError(
+                ErrorCode.APPID_MCHID_NOT_MATCH, "appid和mch_id不匹配", field="appid", value=draft.appid
+            )
+        try:
+            return self._place(draft)
+        except IntegrityError:
+            # A concurrent request inserted the same out_trade_no first: this one is a re-entry.
+            return self._place(draft)
+
+    def _place(self, draft: OrderDraft) -> Order:
+        now = self.clock.now()
+        digest = fingerprint(draft)
+        with self.store.transaction() as conn:
+            repo = OrderRepo(conn)
+            existing = repo.by_out_trade_no(draft.mchid, draft.out_trade_no, lock=True)
+            if existing is not None:
+                return self._reenter(repo, existing, digest, now)
+            expire = draft.time_expire
+            if expire is not None and expire < now + MIN_EXPIRE:
+                expire = now + MIN_EXPIRE
+            values: dict[str, Any] = {
+                "mchid": draft.mchid,
+                "appid": draft.appid,
+                "out_trade_no": draft.out_trade_no,
+                "trade_type": draft.trade_type,
+                "family": draft.family,
+                "description": draft.description,
+                "total": draft.total,
+                "currency": draft.currency,
+                "notify_url": draft.notify_url,
+                "attach": draft.attach,
+                "goods_tag": draft.goods_tag,
+                "payer_openid": draft.payer_openid,
+                "extras": draft.extras,
+                "time_expire": expire,
+                "fingerprint": digest,
+                "state": TradeState.NOTPAY.value,
+                "state_desc": DESCRIPTIONS[TradeState.NOTPAY],
+                "prepay_id": self.ids.prepay_id(now),
+                "prepay_expires_at": self._prepay_deadline(now, expire),
+                "created_at": now,
+                "updated_at": now,
+            }
+            return repo.add(values)
+
+    @staticmethod
+    def _prepay_deadline(now: dt.datetime, expire: dt.datetime | None) -> dt.datetime:
+        deadline = now + PREPAY_LIFETIME
+        return min(deadline, expire) if expire is not None else deadline
+
+    def _reenter(self, repo: OrderRepo, order: Order, digest: str, now: dt.datetime) -> Order:
+        _refuse_settled(order)
+        if order.fingerprint != digest:
+            raise DomainError(ErrorCode.OUT_TRADE_NO_USED, "商户订单号重复，且请求参数与原订单不一致")
+        if order.time_expire is not None and now >= order.time_expire:
+            raise DomainError(ErrorCode.ORDER_EXPIRED, "订单已超过支付结束时间，请使用新的商户订单号下单")
+        if now < order.prepay_expires_at:
+            return order
+        return repo.update(
+            order.id,
+            prepay_id=self.ids.prepay_id(now),
+            prepay_expires_at=self._prepay_deadline(now, order.time_expire),
+            updated_at=now,
+        )
+
+    def find(
+        self, mchid: str, *, out_trade_no: str | None = None, transaction_id: str | None = None
+    ) -> Order:
+        with self.store.transaction() as conn:
+            repo = OrderRepo(conn)
+            if transaction_id is not None:
+                order = repo.by_transaction_id(transaction_id)
+            else:
+                assert out_trade_no is not None
+                order = repo.by_out_trade_no(mchid, out_trade_no)
+        if order is None or order.mchid != mchid:
+            raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
+        return order
+
+    def by_prepay_id(self, prepay_id: str) -> Order:
+        with self.store.transaction() as conn:
+            order = OrderRepo(conn).by_prepay_id(prepay_id)
+        if order is None:
+            raise DomainError(ErrorCode.ORDER_NOT_EXIST, "prepay_id无效", field="package", value=prepay_id)
+        return order
+
+    def close(self, mchid: str, out_trade_no: str) -> Order:
+        """Close an unpaid order. Closing a closed order again succeeds, as at WeChat."""
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            repo = OrderRepo(conn)
+            order = repo.by_out_trade_no(mchid, out_trade_no, lock=True)
+            if order is None:
+                raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
+            if order.state is TradeState.CLOSED:
+                return order
+            if order.state in (TradeState.SUCCESS, TradeState.REFUND):
+                raise DomainError(ErrorCode.ORDER_PAID, "订单已支付，不能关闭")
+            state = check_transition(order.state, TradeState.CLOSED)
+            return repo.update(order.id, state=state.value, state_desc=DESCRIPTIONS[state], updated_at=now)
+
+    def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+        with self.store.transaction() as conn:
+            return OrderRepo(conn).list(mchid, limit)
+
+    def pay(
+        self,
+        *,
+        result: PaymentResult,
+        mchid: str | None = None,
+        out_trade_no: str | None = None,
+        prepay_id: str | None = None,
+        openid: str | None = None,
+    ) -> Order:
+        """The simulated payer: move the order as the WeChat user's action would."""
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            repo = OrderRepo(conn)
+            if prepay_id is not None:
+                order = repo.by_prepay_id(prepay_id, lock=True)
+            elif mchid is not None and out_trade_no is not None:
+                order = repo.by_out_trade_no(mchid, out_trade_no, lock=True)
+            else:
+                raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
+            if order is None:
+                raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
+            _refuse_settled(order)
+            if order.time_expire is not None and now >= order.time_expire:
+                raise DomainError(ErrorCode.ORDER_EXPIRED, "订单已超过支付结束时间 (time_expire)")
+            if now >= order.prepay_expires_at:
+                raise DomainError(ErrorCode.ORDER_EXPIRED, "prepay_id已失效 (2小时)，请商户重新下单获取")
+            if (
+                openid is not None
+                and order.trade_type == "JSAPI"
+                and order.payer_openid
+                and openid != order.payer_openid
+            ):
+                raise DomainError(ErrorCode.OPENID_MISMATCH, "付款用户与下单时的payer.openid不一致")
+            if result is PaymentResult.NOTENOUGH:
+                # The payer's balance is short: WeChat shows the user an error; the order stays payable.
+                raise DomainError(ErrorCode.NOT_ENOUGH, "用户余额不足，订单仍可支付")
+            target = TradeState(result.value)
+            check_transition(order.state, target)
+            changes: dict[str, Any] = {"state": target.value, "state_desc": DESCRIPTIONS[target]}
+            if target is TradeState.SUCCESS:
+                changes.update(
+                    transaction_id=self.ids.transaction_id(now),
+                    bank_type=self.ids.bank_type(),
+                    success_time=now,
+                    payer_total=order.total,
+                    payer_openid=openid or order.payer_openid or self.ids.openid(),
+                )
+            order = repo.update(order.id, updated_at=now, **changes)
+            if target is TradeState.SUCCESS:
+                self.on_paid(conn, order)
+            return order

@@ -1,0 +1,106 @@
+"""The domain, assembled: one object per emulator process that every API family calls into."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import Connection
+
+from wxpay_emulator.clock import Clock
+from wxpay_emulator.crypto import CryptoError, rsa_sign, v2_sign
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.merchants import MerchantService
+from wxpay_emulator.domain.models import Order, PaymentResult
+from wxpay_emulator.domain.notifications import NotificationService, PaymentRenderer
+from wxpay_emulator.domain.orders import OrderService
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.repositories import StateRepo, reset_business_data
+
+CLOCK_OFFSET_KEY = "clock_offset_seconds"
+
+
+class Domain:
+    def __init__(
+        self,
+        store: Store,
+        renderers: Mapping[str, PaymentRenderer],
+        *,
+        clock: Clock | None = None,
+        ids: Ids | None = None,
+        notify_time_scale: float = 1.0,
+        on_notification: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or Clock()
+        self.ids = ids or Ids()
+        self.merchants = MerchantService(store, self.clock, self.ids)
+        self.notifications = NotificationService(
+            store, self.clock, self.ids, self.merchants, renderers, notify_time_scale, on_notification
+        )
+        self.orders = OrderService(store, self.clock, self.ids, self.merchants, self._on_paid)
+        with store.transaction() as conn:
+            offset = StateRepo(conn).get(CLOCK_OFFSET_KEY)
+        if offset is not None:
+            self.clock.set_offset(float(offset))
+
+    def _on_paid(self, conn: Connection, order: Order) -> None:
+        self.notifications.enqueue_payment(conn, order)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the business clock forward (never back: WeChat's time does not rewind)."""
+        if seconds < 0:
+            raise DomainError(ErrorCode.PARAM_ERROR, "advance_seconds must not be negative")
+        offset = self.clock.offset_seconds + seconds
+        with self.store.transaction() as conn:
+            StateRepo(conn).set(CLOCK_OFFSET_KEY, repr(offset))
+        self.clock.set_offset(offset)
+        return offset
+
+    def reset(self) -> None:
+        """Forget every order and notification and put the clock back; merchants and keys stay."""
+        with self.store.transaction() as conn:
+            reset_business_data(conn)
+        self.clock.set_offset(0.0)
+
+    def request_payment(
+        self,
+        *,
+        app_id: str,
+        time_stamp: str,
+        nonce_str: str,
+        package: str,
+        sign_type: str,
+        pay_sign: str,
+        openid: str | None = None,
+    ) -> Order:
+        """What the WeChat client does with ``wx.requestPayment``: check paySign, then pay.
+
+        v3 (signType RSA): RSA-SHA256 over ``appId\\ntimeStamp\\nnonceStr\\npackage\\n`` with the
+        merchant's API key. v2 and cloud (MD5 / HMAC-SHA256): the v2 sign of the five fields.
+        """
+        if not package.startswith("prepay_id="):
+            raise DomainError(ErrorCode.PARAM_ERROR, "package must be prepay_id=...", field="package")
+        prepay_id = package.removeprefix("prepay_id=")
+        order = self.orders.by_prepay_id(prepay_id)
+        if app_id != order.appid:
+            raise DomainError(ErrorCode.APPID_MCHID_NOT_MATCH, "appId与下单时的appid不一致", field="appId")
+        merchant = self.merchants.get(order.mchid)
+        try:
+            if sign_type == "RSA":
+                message = rsa_sign.lines_message(app_id, time_stamp, nonce_str, package)
+                rsa_sign.verify(merchant.merchant_cert_pem, message, pay_sign)
+            elif sign_type in (v2_sign.MD5, v2_sign.HMAC_SHA256):
+                fields = {
+                    "appId": app_id,
+                    "timeStamp": time_stamp,
+                    "nonceStr": nonce_str,
+                    "package": package,
+                    "signType": sign_type,
+                }
+                v2_sign.verify(fields, merchant.api_key, pay_sign, sign_type)
+            else:
+                raise DomainError(ErrorCode.PARAM_ERROR, "signType must be RSA, MD5 or HMAC-SHA256")
+        except CryptoError as exc:
+            raise DomainError(ErrorCode.SIGN_ERROR, f"paySign校验失败: {exc}", field="paySign") from exc
+        return self.orders.pay(result=PaymentResult.SUCCESS, prepay_id=prepay_id, openid=openid)

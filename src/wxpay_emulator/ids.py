@@ -1,0 +1,61 @@
+"""The only place that makes identifiers and nonces. Seed it (``Ids(random.Random(1))``) in tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+import string
+import uuid
+
+from wxpay_emulator.clock import CHINA
+
+_ALNUM = string.ascii_letters + string.digits
+_UPPER_ALNUM = string.ascii_uppercase + string.digits
+
+
+class Ids:
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng: random.Random = rng or secrets.SystemRandom()
+
+    def _digits(self, n: int) -> str:
+        return "".join(self._rng.choice(string.digits) for _ in range(n))
+
+    def _chars(self, alphabet: str, n: int) -> str:
+        return "".join(self._rng.choice(alphabet) for _ in range(n))
+
+    def transaction_id(self, now: dt.datetime) -> str:
+        """28 digits, shaped like WeChat's: ``4200`` + 6 digits + yyyymmdd + 10 digits."""
+        return "4200" + self._digits(6) + now.astimezone(CHINA).strftime("%Y%m%d") + self._digits(10)
+
+    def prepay_id(self, now: dt.datetime) -> str:
+        """``wx`` + yyyymmddHHMMSS + 20 hex characters, 36 in all, like seed 004's example."""
+        return "wx" + now.astimezone(CHINA).strftime("%Y%m%d%H%M%S") + self._chars("0123456789abcdef", 20)
+
+    def nonce(self, n: int = 32) -> str:
+        return self._chars(_UPPER_ALNUM, n)
+
+    def gcm_nonce(self) -> str:
+        """The 12-character nonce of an AEAD_AES_256_GCM resource."""
+        return self._chars(_ALNUM, 12)
+
+    def notification_id(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def mchid(self) -> str:
+        return "19" + self._digits(8)
+
+    def appid(self) -> str:
+        return "wx" + self._chars("0123456789abcdef", 16)
+
+    def openid(self) -> str:
+        return "o" + self._chars(_ALNUM + "-_", 27)
+
+    def secret(self, n: int = 32) -> str:
+        return self._chars(_ALNUM, n)
+
+    def pub_key_id(self) -> str:
+        return "PUB_KEY_ID_01" + self._digits(10) + self._digits(10) + self._digits(2)
+
+    def bank_type(self) -> str:
+        return self._rng.choice(["OTHERS", "CMB_DEBIT", "ICBC_DEBIT", "CCB_CREDIT", "CFT"])

@@ -1,0 +1,1 @@
+"""Notifications: payloads per family, WeChat's retry schedule, and the dispatcher that delivers."""

@@ -1,0 +1,102 @@
+"""Delivers due outbox rows: the only module that makes outbound network calls.
+
+One asyncio task per emulator process. It wakes when a notification is written (or every
+``dispatcher_poll_seconds``), claims due rows, POSTs each to its URL with fresh signature headers, and
+records the attempt. WeChat counts 200 and 204 as acknowledged; anything else, a timeout (5 s) or a
+refused connection is a failure, retried on the schedule in schedule.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from wxpay_emulator.clock import Clock
+from wxpay_emulator.crypto import rsa_sign
+from wxpay_emulator.domain.models import DeliveryAttempt, Notification
+from wxpay_emulator.domain.services import Domain
+
+log = logging.getLogger("wxpay_emulator.notify")
+
+BATCH = 32
+RESPONSE_KEEP = 2000  # characters of the merchant's answer kept for inspection
+
+
+class Dispatcher:
+    def __init__(self, domain: Domain, timeout_seconds: float, poll_seconds: float) -> None:
+        self.domain = domain
+        self.timeout = timeout_seconds
+        self.poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Thread-safe: called from the threadpool when a notification row is written."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def waker(self) -> Callable[[], None]:
+        return self.wake
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="wxpay-emulator-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout, trust_env=False) as client:
+            while True:
+                try:
+                    await self.deliver_due(client)
+                except Exception:  # the loop must survive a bad row or a database hiccup
+                    log.exception("notification dispatch pass failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+                self._wake.clear()
+
+    async def deliver_due(self, client: httpx.AsyncClient) -> int:
+        due = await run_in_threadpool(self.domain.notifications.claim_due, BATCH, self.timeout + 30)
+        if due:
+            await asyncio.gather(*(self._deliver(client, n) for n in due))
+        return len(due)
+
+    async def _deliver(self, client: httpx.AsyncClient, n: Notification) -> None:
+        merchant = await run_in_threadpool(self.domain.merchants.get, n.mchid)
+        body = n.body.encode()
+        serial, key = merchant.signing_identity()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Mozilla/4.0",
+            **rsa_sign.signature_headers(serial, key, body, str(Clock.real_timestamp()), self.domain.ids.nonce()),
+        }
+        status: int | None = None
+        text = ""
+        error: str | None = None
+        started = time.perf_counter()
+        try:
+            response = await client.post(n.url, content=body, headers=headers)
+            status, text = response.status_code, response.text[:RESPONSE_KEEP]
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        attempt = DeliveryAttempt(
+            notification_id=n.id,
+            attempted_at=self.domain.clock.now(),
+            request_headers=headers,
+            response_status=status,
+            response_body=text,
+            error=error,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        await run_in_threadpool(self.domain.notifications.record_attempt, attempt, status in (200, 204))

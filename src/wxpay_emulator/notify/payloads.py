@@ -1,0 +1,44 @@
+"""Notification bodies per family, rendered once when the outbox row is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from wxpay_emulator.api.v3 import render as v3_render
+from wxpay_emulator.clock import rfc3339
+from wxpay_emulator.crypto import aead
+from wxpay_emulator.domain.models import Merchant, Order
+from wxpay_emulator.domain.notifications import PaymentRenderer, RenderedNotification
+from wxpay_emulator.ids import Ids
+
+
+def v3_encrypted_resource(merchant: Merchant, original_type: str, resource: object, ids: Ids) -> dict[str, str]:
+    """``resource`` of an APIv3 notification: AEAD_AES_256_GCM under the merchant's APIv3 key."""
+    nonce = ids.gcm_nonce()
+    associated_data = original_type
+    plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
+    return {
+        "original_type": original_type,
+        "algorithm": "AEAD_AES_256_GCM",
+        "ciphertext": aead.encrypt(merchant.apiv3_key.encode(), nonce.encode(), associated_data.encode(), plaintext),
+        "associated_data": associated_data,
+        "nonce": nonce,
+    }
+
+
+def v3_payment_renderer(ids: Ids) -> PaymentRenderer:
+    def render(
+        merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification:
+        body = {
+            "id": notification_id,
+            "create_time": rfc3339(created_at),
+            "resource_type": "encrypt-resource",
+            "event_type": "TRANSACTION.SUCCESS",
+            "summary": "支付成功",
+            "resource": v3_encrypted_resource(merchant, "transaction", v3_render.transaction(order), ids),
+        }
+        return RenderedNotification("TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+    return render

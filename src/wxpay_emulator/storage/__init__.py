@@ -1,0 +1,1 @@
+"""One schema for SQLite and PostgreSQL (SQLAlchemy Core), repositories and the unit of work."""

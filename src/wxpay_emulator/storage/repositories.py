@@ -1,0 +1,299 @@
+"""Repositories: rows in and out of the tables, as domain records. No business rules here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from wxpay_emulator.domain.models import (
+    DeliveryAttempt,
+    KeyMode,
+    Merchant,
+    Notification,
+    NotificationStatus,
+    Order,
+)
+from wxpay_emulator.domain.states import TradeState
+from wxpay_emulator.storage.tables import (
+    merchant_apps,
+    merchants,
+    notification_attempts,
+    notifications,
+    orders,
+    settings_kv,
+)
+
+
+class MerchantRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, m: Merchant, created_at: dt.datetime) -> None:
+        self.conn.execute(
+            insert(merchants).values(
+                mchid=m.mchid,
+                appid=m.appid,
+                key_mode=m.key_mode.value,
+                serial_no=m.serial_no,
+                apiv3_key=m.apiv3_key,
+                api_key=m.api_key,
+                merchant_key_pem=m.merchant_key_pem,
+                merchant_cert_pem=m.merchant_cert_pem,
+                platform_key_pem=m.platform_key_pem,
+                platform_cert_pem=m.platform_cert_pem,
+                platform_serial=m.platform_serial,
+                pubkey_key_pem=m.pubkey_key_pem,
+                pubkey_pem=m.pubkey_pem,
+                pub_key_id=m.pub_key_id,
+                created_at=created_at,
+            )
+        )
+        for appid in m.appids:
+            self.conn.execute(insert(merchant_apps).values(mchid=m.mchid, appid=appid))
+
+    def get(self, mchid: str) -> Merchant | None:
+        row = self.conn.execute(select(merchants).where(merchants.c.mchid == mchid)).first()
+        return None if row is None else self._merchant(row)
+
+    def list(self) -> list[Merchant]:
+        rows = self.conn.execute(select(merchants).order_by(merchants.c.created_at)).all()
+        return [self._merchant(r) for r in rows]
+
+    def _merchant(self, row: Row[Any]) -> Merchant:
+        apps = self.conn.execute(
+            select(merchant_apps.c.appid).where(merchant_apps.c.mchid == row.mchid).order_by("appid")
+        ).scalars()
+        return Merchant(
+            mchid=row.mchid,
+            appid=row.appid,
+            key_mode=KeyMode(row.key_mode),
+            serial_no=row.serial_no,
+            apiv3_key=row.apiv3_key,
+            api_key=row.api_key,
+            merchant_key_pem=bytes(row.merchant_key_pem),
+            merchant_cert_pem=bytes(row.merchant_cert_pem),
+            platform_key_pem=bytes(row.platform_key_pem),
+            platform_cert_pem=bytes(row.platform_cert_pem),
+            platform_serial=row.platform_serial,
+            pubkey_key_pem=bytes(row.pubkey_key_pem),
+            pubkey_pem=bytes(row.pubkey_pem),
+            pub_key_id=row.pub_key_id,
+            appids=tuple(apps),
+        )
+
+
+def _order(row: Row[Any]) -> Order:
+    return Order(
+        id=row.id,
+        mchid=row.mchid,
+        appid=row.appid,
+        out_trade_no=row.out_trade_no,
+        trade_type=row.trade_type,
+        description=row.description,
+        total=row.total,
+        currency=row.currency,
+        notify_url=row.notify_url,
+        family=row.family,
+        state=TradeState(row.state),
+        created_at=row.created_at,
+        time_expire=row.time_expire,
+        prepay_id=row.prepay_id,
+        prepay_expires_at=row.prepay_expires_at,
+        fingerprint=row.fingerprint,
+        attach=row.attach,
+        goods_tag=row.goods_tag,
+        payer_openid=row.payer_openid,
+        extras=json.loads(row.extras),
+        transaction_id=row.transaction_id,
+        bank_type=row.bank_type,
+        success_time=row.success_time,
+        payer_total=row.payer_total,
+        state_desc=row.state_desc,
+    )
+
+
+class OrderRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = conn.dialect.name == "postgresql"
+
+    def add(self, values: dict[str, Any]) -> Order:
+        values = dict(values, extras=json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True))
+        result = self.conn.execute(insert(orders).values(**values).returning(orders.c.id))
+        order_id = result.scalar_one()
+        found = self.get(order_id)
+        assert found is not None
+        return found
+
+    def _one(self, *where: Any, lock: bool = False) -> Order | None:
+        query = select(orders).where(*where)
+        if lock and self._lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return None if row is None else _order(row)
+
+    def get(self, order_id: int, lock: bool = False) -> Order | None:
+        return self._one(orders.c.id == order_id, lock=lock)
+
+    def by_out_trade_no(self, mchid: str, out_trade_no: str, lock: bool = False) -> Order | None:
+        return self._one(orders.c.mchid == mchid, orders.c.out_trade_no == out_trade_no, lock=lock)
+
+    def by_transaction_id(self, transaction_id: str, lock: bool = False) -> Order | None:
+        return self._one(orders.c.transaction_id == transaction_id, lock=lock)
+
+    def by_prepay_id(self, prepay_id: str, lock: bool = False) -> Order | None:
+        return self._one(orders.c.prepay_id == prepay_id, lock=lock)
+
+    def update(self, order_id: int, **values: Any) -> Order:
+        self.conn.execute(update(orders).where(orders.c.id == order_id).values(**values))
+        found = self.get(order_id)
+        assert found is not None
+        return found
+
+    def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+        query = select(orders).order_by(orders.c.id.desc()).limit(limit)
+        if mchid:
+            query = query.where(orders.c.mchid == mchid)
+        return [_order(r) for r in self.conn.execute(query)]
+
+
+def _notification(row: Row[Any]) -> Notification:
+    return Notification(
+        id=row.id,
+        mchid=row.mchid,
+        order_id=row.order_id,
+        event_type=row.event_type,
+        family=row.family,
+        url=row.url,
+        body=row.body,
+        status=NotificationStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+    )
+
+
+class NotificationRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, n: Notification) -> None:
+        self.conn.execute(
+            insert(notifications).values(
+                id=n.id,
+                mchid=n.mchid,
+                order_id=n.order_id,
+                event_type=n.event_type,
+                family=n.family,
+                url=n.url,
+                body=n.body,
+                status=n.status.value,
+                attempts=n.attempts,
+                next_attempt_at=n.next_attempt_at,
+                created_at=n.created_at,
+                delivered_at=n.delivered_at,
+            )
+        )
+
+    def get(self, notification_id: str) -> Notification | None:
+        row = self.conn.execute(select(notifications).where(notifications.c.id == notification_id)).first()
+        return None if row is None else _notification(row)
+
+    def list(self, mchid: str | None = None, limit: int = 200) -> list[Notification]:
+        query = select(notifications).order_by(notifications.c.created_at.desc()).limit(limit)
+        if mchid:
+            query = query.where(notifications.c.mchid == mchid)
+        return [_notification(r) for r in self.conn.execute(query)]
+
+    def due(self, now: dt.datetime, limit: int) -> list[Notification]:
+        query = (
+            select(notifications)
+            .where(
+                notifications.c.status == NotificationStatus.PENDING.value,
+                notifications.c.next_attempt_at <= now,
+            )
+            .order_by(notifications.c.next_attempt_at)
+            .limit(limit)
+        )
+        return [_notification(r) for r in self.conn.execute(query)]
+
+    def next_due_at(self) -> dt.datetime | None:
+        query = select(notifications.c.next_attempt_at).where(
+            notifications.c.status == NotificationStatus.PENDING.value
+        )
+        times = [t for t in self.conn.execute(query).scalars() if t is not None]
+        return min(times) if times else None
+
+    def update(self, notification_id: str, **values: Any) -> None:
+        if "status" in values and isinstance(values["status"], NotificationStatus):
+            values["status"] = values["status"].value
+        self.conn.execute(update(notifications).where(notifications.c.id == notification_id).values(**values))
+
+    def add_attempt(self, a: DeliveryAttempt) -> None:
+        self.conn.execute(
+            insert(notification_attempts).values(
+                notification_id=a.notification_id,
+                attempted_at=a.attempted_at,
+                request_headers=json.dumps(a.request_headers),
+                response_status=a.response_status,
+                response_body=a.response_body,
+                error=a.error,
+                duration_ms=a.duration_ms,
+                acknowledged=a.response_status in (200, 204),
+            )
+        )
+
+    def attempts(self, notification_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
+        out: dict[str, list[DeliveryAttempt]] = {i: [] for i in notification_ids}
+        if not notification_ids:
+            return out
+        query = (
+            select(notification_attempts)
+            .where(notification_attempts.c.notification_id.in_(list(notification_ids)))
+            .order_by(notification_attempts.c.id)
+        )
+        for r in self.conn.execute(query):
+            out[r.notification_id].append(
+                DeliveryAttempt(
+                    notification_id=r.notification_id,
+                    attempted_at=r.attempted_at,
+                    request_headers=json.loads(r.request_headers),
+                    response_status=r.response_status,
+                    response_body=r.response_body,
+                    error=r.error,
+                    duration_ms=r.duration_ms,
+                )
+            )
+        return out
+
+
+class StateRepo:
+    """Small persistent emulator state, such as the business clock's offset."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, key: str) -> str | None:
+        value: str | None = self.conn.execute(
+            select(settings_kv.c.value).where(settings_kv.c.key == key)
+        ).scalar_one_or_none()
+        return value
+
+    def set(self, key: str, value: str) -> None:
+        if self.get(key) is None:
+            self.conn.execute(insert(settings_kv).values(key=key, value=value))
+        else:
+            self.conn.execute(update(settings_kv).where(settings_kv.c.key == key).values(value=value))
+
+
+def reset_business_data(conn: Connection) -> None:
+    """Forget orders and notifications (merchants and their keys stay)."""
+    conn.execute(delete(notification_attempts))
+    conn.execute(delete(notifications))
+    conn.execute(delete(orders))
+    conn.execute(delete(settings_kv))

@@ -1,0 +1,128 @@
+"""The schema. Alembic migrations in ``migrations/versions`` create exactly this; a test compares them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from wxpay_emulator.storage.types import UTCDateTime
+
+metadata = MetaData()
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("mchid", String(32), primary_key=True),
+    Column("appid", String(32), nullable=False),
+    Column("key_mode", String(8), nullable=False),
+    Column("serial_no", String(64), nullable=False),
+    Column("apiv3_key", String(32), nullable=False),
+    Column("api_key", String(32), nullable=False),
+    Column("merchant_key_pem", LargeBinary, nullable=False),
+    Column("merchant_cert_pem", LargeBinary, nullable=False),
+    Column("platform_key_pem", LargeBinary, nullable=False),
+    Column("platform_cert_pem", LargeBinary, nullable=False),
+    Column("platform_serial", String(64), nullable=False),
+    Column("pubkey_key_pem", LargeBinary, nullable=False),
+    Column("pubkey_pem", LargeBinary, nullable=False),
+    Column("pub_key_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+merchant_apps = Table(
+    "merchant_apps",
+    metadata,
+    Column("mchid", String(32), ForeignKey("merchants.mchid", ondelete="CASCADE"), primary_key=True),
+    Column("appid", String(32), primary_key=True),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mchid", String(32), nullable=False),
+    Column("appid", String(32), nullable=False),
+    Column("out_trade_no", String(32), nullable=False),
+    Column("trade_type", String(16), nullable=False),
+    Column("family", String(16), nullable=False),
+    Column("description", String(127), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("currency", String(16), nullable=False),
+    Column("notify_url", String(256), nullable=False),
+    Column("attach", String(128)),
+    Column("goods_tag", String(32)),
+    Column("payer_openid", String(128)),
+    Column("extras", Text, nullable=False),
+    Column("time_expire", UTCDateTime),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("state_desc", String(256)),
+    Column("prepay_id", String(64), nullable=False),
+    Column("prepay_expires_at", UTCDateTime, nullable=False),
+    Column("transaction_id", String(32)),
+    Column("bank_type", String(32)),
+    Column("success_time", UTCDateTime),
+    Column("payer_total", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("mchid", "out_trade_no", name="uq_orders_mchid_out_trade_no"),
+    UniqueConstraint("transaction_id", name="uq_orders_transaction_id"),
+    UniqueConstraint("prepay_id", name="uq_orders_prepay_id"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("mchid", String(32), nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE")),
+    Column("event_type", String(32), nullable=False),
+    Column("family", String(16), nullable=False),
+    Column("url", String(256), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_notifications_due", "status", "next_attempt_at"),
+)
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "notification_id",
+        String(64),
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("request_headers", Text, nullable=False),
+    Column("response_status", Integer),
+    Column("response_body", Text, nullable=False),
+    Column("error", Text),
+    Column("duration_ms", Float, nullable=False),
+    Column("acknowledged", Boolean, nullable=False),
+)
+
+settings_kv = Table(
+    "emulator_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

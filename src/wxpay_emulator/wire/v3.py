@@ -1,0 +1,150 @@
+"""APIv3 direct-merchant shapes: the prepay requests (JSAPI, APP, H5, Native) and the transaction JSON.
+
+Field names, lengths and required-ness follow WeChat's direct-merchant pages (and seed 002/004 for the
+conventions). Models are strict: ``"total": "100"`` is a PARAM_ERROR, as at WeChat.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+OUT_TRADE_NO_PATTERN = r"^[0-9A-Za-z_\-|*]{6,32}$"
+
+
+S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+S32 = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+S45 = Annotated[str, StringConstraints(min_length=1, max_length=45)]
+S64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+S127 = Annotated[str, StringConstraints(min_length=1, max_length=127)]
+S128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+S256 = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+S512 = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class Amount(_Model):
+    total: int = Field(ge=1)
+    currency: S16 = "CNY"
+
+
+class Payer(_Model):
+    openid: S128
+
+
+class GoodsDetail(_Model):
+    merchant_goods_id: S32
+    wechatpay_goods_id: S32 | None = None
+    goods_name: S256 | None = None
+    quantity: int = Field(ge=1)
+    unit_price: int = Field(ge=0)
+
+
+class Detail(_Model):
+    cost_price: int | None = None
+    invoice_id: S32 | None = None
+    goods_detail: list[GoodsDetail] | None = Field(default=None, max_length=6000)
+
+
+class StoreInfo(_Model):
+    id: S32
+    name: S256 | None = None
+    area_code: S32 | None = None
+    address: S512 | None = None
+
+
+class H5Info(_Model):
+    type: S32
+    app_name: S64 | None = None
+    app_url: S128 | None = None
+    bundle_id: S128 | None = None
+    package_name: S128 | None = None
+
+
+class SceneInfo(_Model):
+    payer_client_ip: S45
+    device_id: S32 | None = None
+    store_info: StoreInfo | None = None
+    h5_info: H5Info | None = None
+
+
+class SettleInfo(_Model):
+    profit_sharing: bool | None = None
+
+
+class DirectPrepayRequest(_Model):
+    """Body of ``POST /v3/pay/transactions/{jsapi,app,h5,native}``."""
+
+    appid: S32
+    mchid: S32
+    description: S127
+    out_trade_no: Annotated[str, StringConstraints(pattern=OUT_TRADE_NO_PATTERN)]
+    time_expire: S64 | None = None
+    attach: S128 | None = None
+    notify_url: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
+    goods_tag: S32 | None = None
+    support_fapiao: bool | None = None
+    amount: Amount
+    payer: Payer | None = None
+    detail: Detail | None = None
+    scene_info: SceneInfo | None = None
+    settle_info: SettleInfo | None = None
+
+
+# The prepay kinds of the path, and the trade_type WeChat reports for each.
+TRADE_TYPES: dict[str, str] = {"jsapi": "JSAPI", "app": "APP", "h5": "MWEB", "native": "NATIVE"}
+
+
+def transaction_json(
+    *,
+    appid: str,
+    mchid: str,
+    out_trade_no: str,
+    trade_type: str,
+    trade_state: str,
+    trade_state_desc: str,
+    total: int,
+    currency: str,
+    transaction_id: str | None,
+    bank_type: str | None,
+    attach: str | None,
+    success_time: str | None,
+    payer_openid: str | None,
+    payer_total: int | None,
+    device_id: str | None,
+) -> dict[str, Any]:
+    """The direct-merchant transaction JSON of the query API and the decrypted notification.
+
+    As at WeChat, the paid-only fields (transaction_id, trade_type, bank_type, success_time, attach,
+    payer_total) appear once the order has been paid.
+    """
+    paid = transaction_id is not None
+    body: dict[str, Any] = {
+        "appid": appid,
+        "mchid": mchid,
+        "out_trade_no": out_trade_no,
+        "trade_state": trade_state,
+        "trade_state_desc": trade_state_desc,
+        "amount": {"total": total, "currency": currency},
+        "payer": {},
+    }
+    if paid:
+        body.update(transaction_id=transaction_id, trade_type=trade_type, bank_type=bank_type)
+        if attach:
+            body["attach"] = attach
+        body["success_time"] = success_time
+        body["amount"].update(payer_total=payer_total, payer_currency=currency)
+        body["payer"] = {"openid": payer_openid}
+    if device_id:
+        body["scene_info"] = {"device_id": device_id}
+    return body
+
+
+class CloseRequest(_Model):
+    """Body of ``POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close``."""
+
+    mchid: S32
