@@ -67,8 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await dispatcher.stop()
             store.dispose()
 
-    app = FastAPI(title="wxpay-emulator", lifespan=lifespan, docs_url="/emulator/docs", redoc_url=None,
-                  openapi_url="/emulator/openapi.json")
+    app = FastAPI(
+        title="wxpay-emulator",
+        lifespan=lifespan,
+        docs_url="/emulator/docs",
+        redoc_url=None,
+        openapi_url="/emulator/openapi.json",
+    )
     app.state.settings = settings
     app.state.domain = domain
     app.state.dispatcher = dispatcher

@@ -17,14 +17,16 @@ from wxpay_emulator.domain.models import KeyMode, Merchant
 app = typer.Typer(help="A local, stateful, signature-exact WeChat Pay emulator.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants and their keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
-console = Console()
+console = Console(soft_wrap=True)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="WXPAY_EMULATOR_DATA_DIR", help="default .wxpay-emulator")
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="WXPAY_EMULATOR_DATABASE_URL", help="default: SQLite in the data dir"),
+    typer.Option(
+        "--database-url", envvar="WXPAY_EMULATOR_DATABASE_URL", help="default: SQLite in the data dir"
+    ),
 ]
 Url = Annotated[str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")]
 DEFAULT_URL = "http://127.0.0.1:8600"
@@ -68,7 +70,11 @@ def serve(
     from wxpay_emulator.material import wechatpayv3_snippet
 
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, database_url=database_url, notify_time_scale=notify_time_scale
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        notify_time_scale=notify_time_scale,
     )
     merchants = _ensure_default_merchant(settings)
     base_url = f"http://{settings.host}:{settings.port}"

@@ -58,8 +58,7 @@ def wechatpayv3_snippet(m: Merchant, folder: Path, base_url: str) -> str:
     """Paste-ready Python for the wechatpayv3 SDK pointed at this emulator."""
     if m.key_mode.value == "pubkey":
         extra = (
-            f"    public_key=open('{folder / 'pub_key.pem'}').read(),\n"
-            f"    public_key_id='{m.pub_key_id}',\n"
+            f"    public_key=open('{folder / 'pub_key.pem'}').read(),\n    public_key_id='{m.pub_key_id}',\n"
         )
     else:
         extra = f"    cert_dir='{folder / 'certs'}/',  # holds the platform certificate (see README)\n"

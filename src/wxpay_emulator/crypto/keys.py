@@ -42,10 +42,11 @@ def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
 def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
     """An RSA public key from a PEM public key or a PEM certificate."""
     try:
-        if b"BEGIN CERTIFICATE" in pem:
-            key = x509.load_pem_x509_certificate(pem).public_key()
-        else:
-            key = serialization.load_pem_public_key(pem)
+        key: object = (
+            x509.load_pem_x509_certificate(pem).public_key()
+            if b"BEGIN CERTIFICATE" in pem
+            else serialization.load_pem_public_key(pem)
+        )
     except ValueError as exc:
         raise CryptoError(f"not a PEM public key or certificate: {exc}") from exc
     if not isinstance(key, rsa.RSAPublicKey):

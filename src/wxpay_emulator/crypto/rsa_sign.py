@@ -73,7 +73,9 @@ def parse_authorization(header: str) -> dict[str, str]:
     return fields
 
 
-def signature_headers(serial: str, private_key_pem: bytes, body: bytes, timestamp: str, nonce: str) -> dict[str, str]:
+def signature_headers(
+    serial: str, private_key_pem: bytes, body: bytes, timestamp: str, nonce: str
+) -> dict[str, str]:
     """The ``Wechatpay-*`` headers WeChat puts on every APIv3 answer and notification."""
     return {
         "Wechatpay-Timestamp": timestamp,

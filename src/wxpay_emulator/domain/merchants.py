@@ -84,4 +84,4 @@ class MerchantService:
 
     def list(self) -> list[Merchant]:
         with self.store.transaction() as conn:
-            return MerchantRepo(conn).list()
+            return MerchantRepo(conn).all()

@@ -120,18 +120,18 @@ class NotificationService:
                 return
             delay = next_delay(attempts, self.time_scale)
             if delay is None:
-                repo.update(current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None)
-            else:
                 repo.update(
-                    current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay)
+                    current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None
                 )
+            else:
+                repo.update(current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay))
 
     def list(
         self, mchid: str | None = None, limit: int = 200
     ) -> list[tuple[Notification, list[DeliveryAttempt]]]:
         with self.store.transaction() as conn:
             repo = NotificationRepo(conn)
-            rows = repo.list(mchid, limit)
+            rows = repo.recent(mchid, limit)
             attempts = repo.attempts([n.id for n in rows])
         return [(n, attempts[n.id]) for n in rows]
 

@@ -164,7 +164,7 @@ class OrderService:
 
     def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
         with self.store.transaction() as conn:
-            return OrderRepo(conn).list(mchid, limit)
+            return OrderRepo(conn).recent(mchid, limit)
 
     def pay(
         self,

@@ -79,7 +79,9 @@ class Dispatcher:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Mozilla/4.0",
-            **rsa_sign.signature_headers(serial, key, body, str(Clock.real_timestamp()), self.domain.ids.nonce()),
+            **rsa_sign.signature_headers(
+                serial, key, body, str(Clock.real_timestamp()), self.domain.ids.nonce()
+            ),
         }
         status: int | None = None
         text = ""

@@ -13,7 +13,9 @@ from wxpay_emulator.domain.notifications import PaymentRenderer, RenderedNotific
 from wxpay_emulator.ids import Ids
 
 
-def v3_encrypted_resource(merchant: Merchant, original_type: str, resource: object, ids: Ids) -> dict[str, str]:
+def v3_encrypted_resource(
+    merchant: Merchant, original_type: str, resource: object, ids: Ids
+) -> dict[str, str]:
     """``resource`` of an APIv3 notification: AEAD_AES_256_GCM under the merchant's APIv3 key."""
     nonce = ids.gcm_nonce()
     associated_data = original_type
@@ -21,7 +23,9 @@ def v3_encrypted_resource(merchant: Merchant, original_type: str, resource: obje
     return {
         "original_type": original_type,
         "algorithm": "AEAD_AES_256_GCM",
-        "ciphertext": aead.encrypt(merchant.apiv3_key.encode(), nonce.encode(), associated_data.encode(), plaintext),
+        "ciphertext": aead.encrypt(
+            merchant.apiv3_key.encode(), nonce.encode(), associated_data.encode(), plaintext
+        ),
         "associated_data": associated_data,
         "nonce": nonce,
     }
@@ -39,6 +43,8 @@ def v3_payment_renderer(ids: Ids) -> PaymentRenderer:
             "summary": "支付成功",
             "resource": v3_encrypted_resource(merchant, "transaction", v3_render.transaction(order), ids),
         }
-        return RenderedNotification("TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+        return RenderedNotification(
+            "TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        )
 
     return render

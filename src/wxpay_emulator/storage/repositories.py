@@ -59,7 +59,7 @@ class MerchantRepo:
         row = self.conn.execute(select(merchants).where(merchants.c.mchid == mchid)).first()
         return None if row is None else self._merchant(row)
 
-    def list(self) -> list[Merchant]:
+    def all(self) -> list[Merchant]:
         rows = self.conn.execute(select(merchants).order_by(merchants.c.created_at)).all()
         return [self._merchant(r) for r in rows]
 
@@ -154,7 +154,7 @@ class OrderRepo:
         assert found is not None
         return found
 
-    def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+    def recent(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
         query = select(orders).order_by(orders.c.id.desc()).limit(limit)
         if mchid:
             query = query.where(orders.c.mchid == mchid)
@@ -204,7 +204,7 @@ class NotificationRepo:
         row = self.conn.execute(select(notifications).where(notifications.c.id == notification_id)).first()
         return None if row is None else _notification(row)
 
-    def list(self, mchid: str | None = None, limit: int = 200) -> list[Notification]:
+    def recent(self, mchid: str | None = None, limit: int = 200) -> list[Notification]:
         query = select(notifications).order_by(notifications.c.created_at.desc()).limit(limit)
         if mchid:
             query = query.where(notifications.c.mchid == mchid)

@@ -37,12 +37,12 @@ class PaymentBody(_Body):
 class RequestPaymentBody(_Body):
     """Exactly what a Mini Program passes to wx.requestPayment."""
 
-    appId: str  # noqa: N815 (WeChat's names)
-    timeStamp: str  # noqa: N815
-    nonceStr: str  # noqa: N815
+    appId: str
+    timeStamp: str
+    nonceStr: str
     package: str
-    signType: str  # noqa: N815
-    paySign: str  # noqa: N815
+    signType: str
+    paySign: str
     openid: str | None = None
 
 

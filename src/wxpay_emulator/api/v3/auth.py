@@ -52,9 +52,17 @@ async def authenticate(request: Request, domain: Domain, max_skew: int) -> tuple
         raise _sign_error(str(exc)) from exc
     merchant = await run_in_threadpool(domain.merchants.find, fields["mchid"])
     if merchant is None:
-        raise V3Error(400, "MCH_NOT_EXISTS", "商户号不存在", {"field": "mchid", "value": fields["mchid"],
-                                                          "issue": "Authorization中的mchid不存在",
-                                                          "location": "authorization"})
+        raise V3Error(
+            400,
+            "MCH_NOT_EXISTS",
+            "商户号不存在",
+            {
+                "field": "mchid",
+                "value": fields["mchid"],
+                "issue": "Authorization中的mchid不存在",
+                "location": "authorization",
+            },
+        )
     request.state.merchant = merchant
     if not keys.serials_equal(fields["serial_no"], merchant.serial_no):
         raise _sign_error(f"商户证书序列号 {fields['serial_no']} 与商户的API证书不符")

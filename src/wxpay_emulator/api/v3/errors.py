@@ -50,7 +50,12 @@ def from_domain(err: DomainError) -> V3Error:
     status, code = V3_ERRORS[err.code]
     detail: dict[str, Any] | None = None
     if err.field is not None:
-        detail = {"field": err.field, "value": err.value, "issue": err.issue or err.message, "location": "body"}
+        detail = {
+            "field": err.field,
+            "value": err.value,
+            "issue": err.issue or err.message,
+            "location": "body",
+        }
     return V3Error(status, code, err.message, detail)
 
 

@@ -42,7 +42,9 @@ def _draft(kind: str, req: v3.DirectPrepayRequest, merchant: Merchant) -> OrderD
             expire = parse_rfc3339(req.time_expire)
         except ValueError as exc:
             raise param_error("time_expire", req.time_expire, "不符合rfc3339格式") from exc
-    extras = req.model_dump(include={"detail", "scene_info", "settle_info", "support_fapiao"}, exclude_none=True)
+    extras = req.model_dump(
+        include={"detail", "scene_info", "settle_info", "support_fapiao"}, exclude_none=True
+    )
     return OrderDraft(
         mchid=req.mchid,
         appid=req.appid,

@@ -107,9 +107,7 @@ def upgrade() -> None:
         sa.Column("duration_ms", sa.Float, nullable=False),
         sa.Column("acknowledged", sa.Boolean, nullable=False),
     )
-    op.create_index(
-        "ix_notification_attempts_notification_id", "notification_attempts", ["notification_id"]
-    )
+    op.create_index("ix_notification_attempts_notification_id", "notification_attempts", ["notification_id"])
     op.create_table(
         "emulator_state",
         sa.Column("key", sa.String(64), primary_key=True),

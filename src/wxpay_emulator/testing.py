@@ -1,0 +1,127 @@
+"""Run the emulator as a real server process for a test suite (yours or ours).
+
+    with run_emulator(tmp_path) as emu:
+        merchant = emu.merchant()          # merchant.json of the default merchant, with file paths
+        httpx.post(emu.url + "/emulator/v1/payments", json={...})
+
+The process is started with ``python -m wxpay_emulator serve`` on a free loopback port and stopped
+(or killed, for restart tests) when the block ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+STARTUP_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class EmulatorProcess:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        database_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.database_url = database_url
+        self.env = dict(env or {})
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir / f"emulator-{self.port}.log"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env}
+        env.pop("WXPAY_EMULATOR_DATABASE_URL", None)
+        cmd = [sys.executable, "-m", "wxpay_emulator", "serve", "--port", str(self.port),
+               "--data-dir", str(self.data_dir)]  # fmt: skip
+        if self.database_url:
+            cmd += ["--database-url", self.database_url]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited with {self.proc.returncode}: {self.log()}")
+            try:
+                if httpx.get(self.url + "/emulator/v1/health", timeout=1, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"emulator did not start within {STARTUP_TIMEOUT}s: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def merchant(self, mchid: str | None = None) -> dict[str, Any]:
+        """merchant.json of ``mchid`` (default: the first merchant) with its PEM files read in."""
+        if mchid is None:
+            mchid = httpx.get(self.url + "/emulator/v1/merchants", trust_env=False).json()["data"][0]["mchid"]
+        folder = self.data_dir / "merchants" / str(mchid)
+        info: dict[str, Any] = json.loads((folder / "merchant.json").read_text(encoding="utf-8"))
+        info["folder"] = str(folder)
+        for name in ("apiclient_key.pem", "apiclient_cert.pem", "wechatpay_cert.pem", "pub_key.pem"):
+            info[name] = (folder / name).read_text()
+        return info
+
+    def create_merchant(self, **body: Any) -> dict[str, Any]:
+        response = httpx.post(self.url + "/emulator/v1/merchants", json=body, trust_env=False, timeout=30)
+        response.raise_for_status()
+        return self.merchant(response.json()["mchid"])
+
+
+@contextmanager
+def run_emulator(
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    database_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[EmulatorProcess]:
+    emu = EmulatorProcess(data_dir, port, database_url, env)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
