@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wxpay_emulator.app import build_domain, open_store
+from wxpay_emulator.config import Settings
+from wxpay_emulator.domain.models import KeyMode, Merchant
+from wxpay_emulator.domain.services import Domain
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
+            return None
+    except Exception as exc:
+        return str(exc)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session (dropped after). Fails in CI when unreachable."""
+    reason = _pg_available()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required in CI: {reason}")
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    import psycopg
+
+    name = f"wxpay_unit_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return Settings(data_dir=tmp_path, database_url=url)
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def domain(settings: Settings) -> Iterator[Domain]:
+    store = open_store(settings)
+    d = build_domain(store, settings)
+    d.reset()
+    yield d
+    d.reset()
+    store.dispose()
+
+
+_MERCHANT_CACHE: dict[str, Merchant] = {}
+
+
+@pytest.fixture
+def merchant(domain: Domain) -> Merchant:
+    """A merchant per test (keys take a moment to make, so PostgreSQL and SQLite tests use fresh mchids)."""
+    return domain.merchants.create(None, None, KeyMode.PUBKEY, ("wx1111111111111111",))
