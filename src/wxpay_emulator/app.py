@@ -17,6 +17,7 @@ from wxpay_emulator.api.v3 import routes as v3_routes
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.errors import V3Error, body_of, from_domain
 from wxpay_emulator.config import Settings
+from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.domain = domain
     app.state.dispatcher = dispatcher
     app.include_router(emulator_routes.router)
+    app.include_router(pages.router)
     app.include_router(v3_routes.router)
 
     @app.exception_handler(V3Error)
