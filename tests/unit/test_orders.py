@@ -19,6 +19,7 @@ from wxpay_emulator.domain.models import (
 )
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.domain.states import TradeState
+from wxpay_emulator.notify.schedule import next_delay
 
 
 def draft(m: Merchant, out_trade_no: str = "ORDER0001", **changes: object) -> OrderDraft:
@@ -170,8 +171,7 @@ def test_payer_failures(domain: Domain, merchant: Merchant) -> None:
 def test_retry_schedule_then_give_up(domain: Domain, merchant: Merchant) -> None:
     order = domain.orders.place(draft(merchant, "RETRY001"))
     domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=order.prepay_id)
-    [n] = domain.notifications.claim_due(10, lease_seconds=60)
-    assert domain.notifications.claim_due(10, lease_seconds=60) == []  # leased
+    [n] = domain.notifications.due(10)
     for i in range(16):
         attempt = DeliveryAttempt(n.id, domain.clock.now(), {}, 500, "", None, 1.0)
         domain.notifications.record_attempt(attempt, acknowledged=False)
@@ -180,6 +180,9 @@ def test_retry_schedule_then_give_up(domain: Domain, merchant: Merchant) -> None
         if i < 15:
             assert current.status is NotificationStatus.PENDING
             assert current.next_attempt_at is not None
+            assert domain.notifications.due(10) == []  # not before the schedule says
+            domain.advance_clock(next_delay(i + 1) or 0)
+            assert [d.id for d in domain.notifications.due(10)] == [n.id]
     assert current.status is NotificationStatus.FAILED and current.next_attempt_at is None
     domain.notifications.redeliver(n.id)
     assert domain.notifications.get(n.id).status is NotificationStatus.PENDING

@@ -84,21 +84,12 @@ class NotificationService:
             self.on_enqueued()
         return row
 
-    def claim_due(self, limit: int, lease_seconds: float) -> list[Notification]:
-        """Due rows, each pushed ``lease_seconds`` ahead so that no other pass takes it meanwhile; if
-        the process dies mid-delivery the lease runs out and the row is delivered again."""
-        now = self.clock.now()
+    def due(self, limit: int) -> list[Notification]:
+        """Rows whose delivery time has come. The dispatcher delivers a whole batch before it asks
+        again, so a row is never in flight twice; if the process dies mid-delivery the row is still
+        due and goes out again after the restart (at least once, same id)."""
         with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
-            due = repo.due(now, limit)
-            for n in due:
-                repo.update(n.id, next_attempt_at=now + dt.timedelta(seconds=lease_seconds))
-        return due
-
-    def seconds_until_next_due(self) -> float | None:
-        with self.store.transaction() as conn:
-            at = NotificationRepo(conn).next_due_at()
-        return None if at is None else max(0.0, (at - self.clock.now()).total_seconds())
+            return NotificationRepo(conn).due(self.clock.now(), limit)
 
     def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
         now = self.clock.now()

@@ -67,7 +67,7 @@ class Dispatcher:
                 self._wake.clear()
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
-        due = await run_in_threadpool(self.domain.notifications.claim_due, BATCH, self.timeout + 30)
+        due = await run_in_threadpool(self.domain.notifications.due, BATCH)
         if due:
             await asyncio.gather(*(self._deliver(client, n) for n in due))
         return len(due)

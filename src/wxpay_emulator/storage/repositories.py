@@ -222,13 +222,6 @@ class NotificationRepo:
         )
         return [_notification(r) for r in self.conn.execute(query)]
 
-    def next_due_at(self) -> dt.datetime | None:
-        query = select(notifications.c.next_attempt_at).where(
-            notifications.c.status == NotificationStatus.PENDING.value
-        )
-        times = [t for t in self.conn.execute(query).scalars() if t is not None]
-        return min(times) if times else None
-
     def update(self, notification_id: str, **values: Any) -> None:
         if "status" in values and isinstance(values["status"], NotificationStatus):
             values["status"] = values["status"].value
