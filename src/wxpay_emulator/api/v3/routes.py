@@ -29,9 +29,21 @@ async def _auth(request: Request) -> tuple[Merchant, bytes]:
     return await authenticate(request, _domain(request), request.app.state.settings.max_clock_skew_seconds)
 
 
+def _same_merchant(mchid: str, merchant: Merchant, location: str = "请求参数") -> str:
+    """WeChat refuses a body or query ``mchid`` other than the one that signed the request."""
+    if mchid != merchant.mchid:
+        raise V3Error(400, "INVALID_REQUEST", f"{location}中的mchid与Authorization中的mchid不一致")
+    return mchid
+
+
+async def _query_auth(request: Request) -> str:
+    """Authenticate a query call and return its ``?mchid=``."""
+    merchant, _ = await _auth(request)
+    return _same_merchant(required_query(dict(request.query_params), "mchid"), merchant, "查询参数")
+
+
 def _draft(kind: str, req: v3.DirectPrepayRequest, merchant: Merchant) -> OrderDraft:
-    if req.mchid != merchant.mchid:
-        raise V3Error(400, "INVALID_REQUEST", "请求参数中的mchid与Authorization中的mchid不一致")
+    _same_merchant(req.mchid, merchant)
     if kind == "jsapi" and req.payer is None:
         raise param_error("payer.openid", None, "JSAPI下单此字段为必填项")
     if kind == "h5" and (req.scene_info is None or req.scene_info.h5_info is None):
@@ -82,10 +94,7 @@ async def prepay(kind: str, request: Request) -> Response:
 
 @router.get("/v3/pay/transactions/id/{transaction_id}")
 async def query_by_transaction_id(transaction_id: str, request: Request) -> Response:
-    merchant, _ = await _auth(request)
-    mchid = required_query(dict(request.query_params), "mchid")
-    if mchid != merchant.mchid:
-        raise V3Error(400, "INVALID_REQUEST", "查询参数mchid与Authorization中的mchid不一致")
+    mchid = await _query_auth(request)
     if not (transaction_id.isdigit() and len(transaction_id) <= 32):
         raise V3Error(500, "INVALID_TRANSACTIONID", "订单号非法")
     order = await run_in_threadpool(_domain(request).orders.find, mchid, transaction_id=transaction_id)
@@ -94,10 +103,7 @@ async def query_by_transaction_id(transaction_id: str, request: Request) -> Resp
 
 @router.get("/v3/pay/transactions/out-trade-no/{out_trade_no}")
 async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response:
-    merchant, _ = await _auth(request)
-    mchid = required_query(dict(request.query_params), "mchid")
-    if mchid != merchant.mchid:
-        raise V3Error(400, "INVALID_REQUEST", "查询参数mchid与Authorization中的mchid不一致")
+    mchid = await _query_auth(request)
     order = await run_in_threadpool(_domain(request).orders.find, mchid, out_trade_no=out_trade_no)
     return signed_response(request, 200, render.transaction(order))
 
@@ -106,8 +112,7 @@ async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response
 async def close(out_trade_no: str, request: Request) -> Response:
     merchant, body = await _auth(request)
     req = parse_body(v3.CloseRequest, body)
-    if req.mchid != merchant.mchid:
-        raise V3Error(400, "INVALID_REQUEST", "请求参数中的mchid与Authorization中的mchid不一致")
+    _same_merchant(req.mchid, merchant)
     await run_in_threadpool(_domain(request).orders.close, req.mchid, out_trade_no)
     return signed_response(request, 204, None)
 
