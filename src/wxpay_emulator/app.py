@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -81,6 +81,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(emulator_routes.router)
     app.include_router(pages.router)
     app.include_router(v3_routes.router)
+
+    @app.middleware("http")
+    async def refuse_nul_in_url(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A %00 in a path or query can match no WeChat identifier (and PostgreSQL text cannot hold
+        it): refuse it up front, in the family's shape, rather than let it reach the store."""
+        raw = request.scope.get("raw_path", b"") + b"?" + request.scope.get("query_string", b"")
+        if b"%00" in raw or b"\x00" in raw:
+            if _is_v3(request):
+                err = V3Error(400, "PARAM_ERROR", "请求路径或查询参数含有非法字符(NUL)")
+                return JSONResponse(body_of(err), status_code=400)
+            return JSONResponse({"code": "PARAM_ERROR", "message": "NUL in path or query"}, status_code=400)
+        return await call_next(request)
 
     @app.exception_handler(V3Error)
     async def v3_error(request: Request, exc: V3Error) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 OUT_TRADE_NO_PATTERN = r"^[0-9A-Za-z_\-|*]{6,32}$"
 
@@ -21,14 +21,27 @@ S127 = Annotated[str, StringConstraints(min_length=1, max_length=127)]
 S128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 S256 = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 S512 = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+# WeChat's integers are 32-bit (fen, counts): a larger one is a PARAM_ERROR, not an overflow.
+INT32_MAX = 2**31 - 1
+Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def reject_nul(value: Any) -> Any:
+    """No WeChat field may hold a NUL character (and PostgreSQL text cannot store one)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
+    _no_nul = field_validator("*", mode="after")(reject_nul)
+
 
 class Amount(_Model):
-    total: int = Field(ge=1)
+    total: PositiveInt32
     currency: S16 = "CNY"
 
 
@@ -40,12 +53,12 @@ class GoodsDetail(_Model):
     merchant_goods_id: S32
     wechatpay_goods_id: S32 | None = None
     goods_name: S256 | None = None
-    quantity: int = Field(ge=1)
-    unit_price: int = Field(ge=0)
+    quantity: PositiveInt32
+    unit_price: Int32
 
 
 class Detail(_Model):
-    cost_price: int | None = None
+    cost_price: Int32 | None = None
     invoice_id: S32 | None = None
     goods_detail: list[GoodsDetail] | None = Field(default=None, max_length=6000)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.v3 import render
@@ -18,12 +18,15 @@ from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import KeyMode, Order, PaymentResult
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.material import merchant_json, write_material
+from wxpay_emulator.wire.v3 import reject_nul
 
 router = APIRouter(prefix="/emulator/v1")
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    _no_nul = field_validator("*", mode="after")(reject_nul)
 
 
 class PaymentBody(_Body):

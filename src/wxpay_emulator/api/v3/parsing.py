@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from wxpay_emulator.api.v3.errors import V3Error
+from wxpay_emulator.wire.v3 import OUT_TRADE_NO_PATTERN
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,6 +24,8 @@ _ISSUES = {
     "model_type": "类型应为JSON对象",
     "list_type": "类型应为JSON数组",
     "greater_than_equal": "小于最小值",
+    "less_than_equal": "大于最大值",
+    "value_error": "含有非法字符",
     "too_long": "元素个数超过上限",
     "too_short": "元素个数少于下限",
 }
@@ -64,4 +68,11 @@ def required_query(params: dict[str, str], name: str, max_length: int = 32) -> s
         raise param_error(name, None, "此字段为必填项", "query")
     if len(value) > max_length:
         raise param_error(name, value, "字符数超过最大长度", "query")
+    return value
+
+
+def out_trade_no_in_path(value: str) -> str:
+    """A path ``{out_trade_no}`` must be 6-32 of [0-9A-Za-z_-|*], as when the order was placed."""
+    if re.fullmatch(OUT_TRADE_NO_PATTERN, value) is None:
+        raise param_error("out_trade_no", value, "不符合格式要求", "path")
     return value

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.auth import authenticate, signed_response
 from wxpay_emulator.api.v3.errors import NOT_IMPLEMENTED_CODE, NOT_IMPLEMENTED_STATUS, V3Error
-from wxpay_emulator.api.v3.parsing import param_error, parse_body, required_query
+from wxpay_emulator.api.v3.parsing import out_trade_no_in_path, param_error, parse_body, required_query
 from wxpay_emulator.clock import parse_rfc3339, rfc3339
 from wxpay_emulator.crypto import aead, keys
 from wxpay_emulator.domain.models import Merchant, OrderDraft
@@ -104,6 +104,7 @@ async def query_by_transaction_id(transaction_id: str, request: Request) -> Resp
 @router.get("/v3/pay/transactions/out-trade-no/{out_trade_no}")
 async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response:
     mchid = await _query_auth(request)
+    out_trade_no_in_path(out_trade_no)
     order = await run_in_threadpool(_domain(request).orders.find, mchid, out_trade_no=out_trade_no)
     return signed_response(request, 200, render.transaction(order))
 
@@ -113,6 +114,7 @@ async def close(out_trade_no: str, request: Request) -> Response:
     merchant, body = await _auth(request)
     req = parse_body(v3.CloseRequest, body)
     _same_merchant(req.mchid, merchant)
+    out_trade_no_in_path(out_trade_no)
     await run_in_threadpool(_domain(request).orders.close, req.mchid, out_trade_no)
     return signed_response(request, 204, None)
 
