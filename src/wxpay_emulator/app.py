@@ -120,11 +120,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = "NOT_FOUND" if exc.status_code == 404 else "INVALID_REQUEST"
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        if _is_v3(request):
-            return signed_response(request, 500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
-        return JSONResponse({"code": "SYSTEM_ERROR", "message": str(exc)}, status_code=500)
+    @app.middleware("http")
+    async def contain_unexpected(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Answer SYSTEM_ERROR in the family's shape without raising again: an exception that reaches
+        Starlette's ServerErrorMiddleware goes on to uvicorn, which drops the keep-alive connection,
+        and an SDK reusing it would fail its next, unrelated call."""
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            if _is_v3(request):
+                return signed_response(request, 500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
+            return JSONResponse({"code": "SYSTEM_ERROR", "message": str(exc)}, status_code=500)
 
     return app

@@ -48,4 +48,8 @@ def parse_rfc3339(text: str) -> dt.datetime:
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None or "T" not in text:
         raise ValueError("time must be RFC 3339 with a time zone, e.g. 2018-06-08T10:34:56+08:00")
-    return moment.astimezone(UTC)
+    try:
+        moment.astimezone(CHINA)  # rfc3339() prints it in Beijing time: it must exist there too
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("time out of range") from exc
