@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
+from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl, is_v3
 from wxpay_emulator.api.v3 import routes as v3_routes
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.errors import V3Error, body_of, from_domain
@@ -48,10 +49,6 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
     )
 
 
-def _is_v3(request: Request) -> bool:
-    return request.url.path.startswith("/v3/")
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_store(settings)
@@ -82,27 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(v3_routes.router)
 
-    @app.middleware("http")
-    async def refuse_nul_in_url(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """A %00 in a path or query can match no WeChat identifier (and PostgreSQL text cannot hold
-        it): refuse it up front, in the family's shape, rather than let it reach the store."""
-        raw = request.scope.get("raw_path", b"") + b"?" + request.scope.get("query_string", b"")
-        if b"%00" in raw or b"\x00" in raw:
-            if _is_v3(request):
-                err = V3Error(400, "PARAM_ERROR", "请求路径或查询参数含有非法字符(NUL)")
-                return JSONResponse(body_of(err), status_code=400)
-            return JSONResponse({"code": "PARAM_ERROR", "message": "NUL in path or query"}, status_code=400)
-        return await call_next(request)
-
     @app.exception_handler(V3Error)
     async def v3_error(request: Request, exc: V3Error) -> Response:
         return signed_response(request, exc.status, body_of(exc))
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        if _is_v3(request):
+        if is_v3(request.scope):
             return await v3_error(request, from_domain(exc))
         body = {"code": exc.code.value, "message": exc.message}
         return JSONResponse(body, status_code=EMULATOR_STATUS[exc.code])
@@ -115,24 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _is_v3(request):
+        if is_v3(request.scope):
             return v3_routes.not_implemented(request)
         code = "NOT_FOUND" if exc.status_code == 404 else "INVALID_REQUEST"
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
-    @app.middleware("http")
-    async def contain_unexpected(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Answer SYSTEM_ERROR in the family's shape without raising again: an exception that reaches
-        Starlette's ServerErrorMiddleware goes on to uvicorn, which drops the keep-alive connection,
-        and an SDK reusing it would fail its next, unrelated call."""
-        try:
-            return await call_next(request)
-        except Exception as exc:
-            log.exception("unexpected error on %s %s", request.method, request.url.path)
-            if _is_v3(request):
-                return signed_response(request, 500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
-            return JSONResponse({"code": "SYSTEM_ERROR", "message": str(exc)}, status_code=500)
-
+    # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    app.add_middleware(RefuseNulInUrl)
+    app.add_middleware(ContainUnexpected)
     return app
