@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, select, update
 
 from wxpay_emulator.domain.models import (
     DeliveryAttempt,
@@ -116,43 +116,49 @@ def _order(row: Row[Any]) -> Order:
     )
 
 
+def _lookup(*columns: Column[Any]) -> tuple[Select[Any], Select[Any]]:
+    """A lookup by ``columns``, built once (building statements per call cost ~0.1 ms a query);
+    the second form locks the row (PostgreSQL; SQLite serialises whole transactions instead)."""
+    plain = select(orders).where(*(c == bindparam(c.name) for c in columns))
+    return plain, plain.with_for_update()
+
+
+_ORDER_INSERT = insert(orders).returning(*orders.c)
+_BY_ID = _lookup(orders.c.id)
+_BY_OUT_TRADE_NO = _lookup(orders.c.mchid, orders.c.out_trade_no)
+_BY_TRANSACTION_ID = _lookup(orders.c.transaction_id)
+_BY_PREPAY_ID = _lookup(orders.c.prepay_id)
+
+
 class OrderRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._lock = conn.dialect.name == "postgresql"
 
     def add(self, values: dict[str, Any]) -> Order:
-        values = dict(values, extras=json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True))
-        result = self.conn.execute(insert(orders).values(**values).returning(orders.c.id))
-        order_id = result.scalar_one()
-        found = self.get(order_id)
-        assert found is not None
-        return found
+        extras = json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True)
+        return _order(self.conn.execute(_ORDER_INSERT, dict(values, extras=extras)).one())
 
-    def _one(self, *where: Any, lock: bool = False) -> Order | None:
-        query = select(orders).where(*where)
-        if lock and self._lock:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+    def _one(self, lookup: tuple[Select[Any], Select[Any]], lock: bool, **params: Any) -> Order | None:
+        query = lookup[1] if lock and self._lock else lookup[0]
+        row = self.conn.execute(query, params).first()
         return None if row is None else _order(row)
 
     def get(self, order_id: int, lock: bool = False) -> Order | None:
-        return self._one(orders.c.id == order_id, lock=lock)
+        return self._one(_BY_ID, lock, id=order_id)
 
     def by_out_trade_no(self, mchid: str, out_trade_no: str, lock: bool = False) -> Order | None:
-        return self._one(orders.c.mchid == mchid, orders.c.out_trade_no == out_trade_no, lock=lock)
+        return self._one(_BY_OUT_TRADE_NO, lock, mchid=mchid, out_trade_no=out_trade_no)
 
     def by_transaction_id(self, transaction_id: str, lock: bool = False) -> Order | None:
-        return self._one(orders.c.transaction_id == transaction_id, lock=lock)
+        return self._one(_BY_TRANSACTION_ID, lock, transaction_id=transaction_id)
 
     def by_prepay_id(self, prepay_id: str, lock: bool = False) -> Order | None:
-        return self._one(orders.c.prepay_id == prepay_id, lock=lock)
+        return self._one(_BY_PREPAY_ID, lock, prepay_id=prepay_id)
 
     def update(self, order_id: int, **values: Any) -> Order:
-        self.conn.execute(update(orders).where(orders.c.id == order_id).values(**values))
-        found = self.get(order_id)
-        assert found is not None
-        return found
+        query = update(orders).where(orders.c.id == order_id).values(**values).returning(*orders.c)
+        return _order(self.conn.execute(query).one())
 
     def recent(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
         query = select(orders).order_by(orders.c.id.desc()).limit(limit)
