@@ -19,10 +19,17 @@ class Ids:
         self._rng: random.Random = rng or secrets.SystemRandom()
 
     def _digits(self, n: int) -> str:
-        return "".join(self._rng.choice(string.digits) for _ in range(n))
+        return self._chars(string.digits, n)
 
     def _chars(self, alphabet: str, n: int) -> str:
-        return "".join(self._rng.choice(alphabet) for _ in range(n))
+        # One draw of random bits for the whole string (SystemRandom reads urandom once per call).
+        size = len(alphabet)
+        value = self._rng.getrandbits(8 * (n + 8))  # extra bytes keep the modulo bias negligible
+        out = []
+        for _ in range(n):
+            value, index = divmod(value, size)
+            out.append(alphabet[index])
+        return "".join(out)
 
     def transaction_id(self, now: dt.datetime) -> str:
         """28 digits, shaped like WeChat's: ``4200`` + 6 digits + yyyymmdd + 10 digits."""

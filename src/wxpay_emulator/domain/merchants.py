@@ -72,6 +72,10 @@ class MerchantService:
             raise DomainError(ErrorCode.MCH_NOT_EXISTS, "商户号不存在", field="mchid", value=mchid)
         return merchant
 
+    def cached(self, mchid: str) -> Merchant | None:
+        """The merchant if this process has already loaded it: no database, safe on the event loop."""
+        return self._cache.get(mchid)
+
     def find(self, mchid: str) -> Merchant | None:
         cached = self._cache.get(mchid)
         if cached is not None:
