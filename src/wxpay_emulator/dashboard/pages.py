@@ -11,8 +11,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 
+from wxpay_emulator.api.calls import call
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import Order, PaymentResult
 from wxpay_emulator.domain.services import Domain
@@ -39,7 +39,7 @@ def _domain(request: Request) -> Domain:
 @router.get("/checkout")
 async def checkout(request: Request, prepay_id: str = "") -> Response:
     try:
-        order = await run_in_threadpool(_domain(request).orders.by_prepay_id, prepay_id)
+        order = await call(request, _domain(request).orders.by_prepay_id, prepay_id)
     except DomainError as exc:
         return _page(None, exc.message, 404)
     return _page(order, None)
@@ -53,13 +53,13 @@ async def checkout_submit(request: Request) -> Response:
     domain = _domain(request)
     error: str | None = None
     try:
-        await run_in_threadpool(lambda: domain.orders.pay(result=PaymentResult(result), prepay_id=prepay_id))
+        await call(request, domain.orders.pay, result=PaymentResult(result), prepay_id=prepay_id)
     except DomainError as exc:
         error = exc.message
     except ValueError:
         error = f"unknown result {result!r}"
     try:
-        order = await run_in_threadpool(domain.orders.by_prepay_id, prepay_id)
+        order = await call(request, domain.orders.by_prepay_id, prepay_id)
     except DomainError as exc:
         return _page(None, exc.message, 404)
     return _page(order, error, 200 if error is None else 409)

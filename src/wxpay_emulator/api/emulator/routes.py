@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from wxpay_emulator.api.calls import call
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
@@ -92,37 +93,37 @@ async def health(request: Request) -> dict[str, Any]:
 async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
     if body.prepay_id is None and (body.mchid is None or body.out_trade_no is None):
         raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
-    order = await run_in_threadpool(
-        lambda: _domain(request).orders.pay(
-            result=body.result,
-            mchid=body.mchid,
-            out_trade_no=body.out_trade_no,
-            prepay_id=body.prepay_id,
-            openid=body.openid,
-        )
+    order = await call(
+        request,
+        _domain(request).orders.pay,
+        result=body.result,
+        mchid=body.mchid,
+        out_trade_no=body.out_trade_no,
+        prepay_id=body.prepay_id,
+        openid=body.openid,
     )
     return render.transaction(order)
 
 
 @router.post("/request-payment")
 async def request_payment(body: RequestPaymentBody, request: Request) -> dict[str, Any]:
-    order = await run_in_threadpool(
-        lambda: _domain(request).request_payment(
-            app_id=body.appId,
-            time_stamp=body.timeStamp,
-            nonce_str=body.nonceStr,
-            package=body.package,
-            sign_type=body.signType,
-            pay_sign=body.paySign,
-            openid=body.openid,
-        )
+    order = await call(
+        request,
+        _domain(request).request_payment,
+        app_id=body.appId,
+        time_stamp=body.timeStamp,
+        nonce_str=body.nonceStr,
+        package=body.package,
+        sign_type=body.signType,
+        pay_sign=body.paySign,
+        openid=body.openid,
     )
     return {"errMsg": "requestPayment:ok", "transaction": render.transaction(order)}
 
 
 @router.get("/orders")
 async def orders(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    found = await run_in_threadpool(_domain(request).orders.list, mchid)
+    found = await call(request, _domain(request).orders.list, mchid)
     return {"data": [order_view(o) for o in found]}
 
 
@@ -135,14 +136,14 @@ async def clock(request: Request) -> dict[str, Any]:
 @router.post("/clock")
 async def advance_clock(body: ClockBody, request: Request) -> dict[str, Any]:
     domain = _domain(request)
-    offset = await run_in_threadpool(domain.advance_clock, body.advance_seconds)
+    offset = await call(request, domain.advance_clock, body.advance_seconds)
     request.app.state.dispatcher.wake()
     return {"now": rfc3339(domain.clock.now()), "offset_seconds": offset}
 
 
 @router.get("/notifications")
 async def notifications(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    rows = await run_in_threadpool(_domain(request).notifications.list, mchid)
+    rows = await call(request, _domain(request).notifications.list, mchid)
     return {
         "data": [
             {
@@ -176,35 +177,34 @@ async def notifications(request: Request, mchid: str | None = None) -> dict[str,
 
 @router.post("/notifications/{notification_id}/redeliver")
 async def redeliver(notification_id: str, request: Request) -> dict[str, Any]:
-    n = await run_in_threadpool(_domain(request).notifications.redeliver, notification_id)
+    n = await call(request, _domain(request).notifications.redeliver, notification_id)
     return {"id": n.id, "status": n.status.value}
 
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
-    await run_in_threadpool(_domain(request).reset)
+    await call(request, _domain(request).reset)
     return {"status": "ok"}
 
 
 @router.get("/merchants")
 async def merchants(request: Request) -> dict[str, Any]:
-    found = await run_in_threadpool(_domain(request).merchants.list)
+    found = await call(request, _domain(request).merchants.list)
     base = _data_dir(request) / "merchants"
     return {"data": [merchant_json(m, base / m.mchid) for m in found]}
 
 
 @router.get("/merchants/{mchid}")
 async def merchant(mchid: str, request: Request) -> dict[str, Any]:
-    m = await run_in_threadpool(_domain(request).merchants.get, mchid)
+    m = await call(request, _domain(request).merchants.get, mchid)
     return merchant_json(m, _data_dir(request) / "merchants" / m.mchid)
 
 
 @router.post("/merchants", status_code=201)
 async def create_merchant(body: MerchantBody, request: Request) -> dict[str, Any]:
+    # Always in the threadpool: making three RSA keys takes a few hundred milliseconds.
     m = await run_in_threadpool(
-        lambda: _domain(request).merchants.create(
-            body.mchid, body.appid, KeyMode(body.key_mode), tuple(body.appids)
-        )
+        _domain(request).merchants.create, body.mchid, body.appid, KeyMode(body.key_mode), tuple(body.appids)
     )
     folder = write_material(_data_dir(request), m)
     return merchant_json(m, folder)

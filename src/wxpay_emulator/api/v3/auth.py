@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from wxpay_emulator.api.calls import call
 from wxpay_emulator.api.v3.errors import V3Error
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import CryptoError, keys, rsa_sign
@@ -50,7 +50,9 @@ async def authenticate(request: Request, domain: Domain, max_skew: int) -> tuple
         fields = rsa_sign.parse_authorization(header)
     except CryptoError as exc:
         raise _sign_error(str(exc)) from exc
-    merchant = await run_in_threadpool(domain.merchants.find, fields["mchid"])
+    merchant = domain.merchants.cached(fields["mchid"]) or await call(
+        request, domain.merchants.find, fields["mchid"]
+    )
     if merchant is None:
         raise V3Error(
             400,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from wxpay_emulator.api.calls import call
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.auth import authenticate, signed_response
 from wxpay_emulator.api.v3.errors import NOT_IMPLEMENTED_CODE, NOT_IMPLEMENTED_STATUS, V3Error
@@ -81,7 +81,7 @@ async def prepay(kind: str, request: Request) -> Response:
         return not_implemented(request)
     merchant, body = await _auth(request)
     draft = _draft(kind, parse_body(v3.DirectPrepayRequest, body), merchant)
-    order = await run_in_threadpool(_domain(request).orders.place, draft)
+    order = await call(request, _domain(request).orders.place, draft)
     if kind == "native":
         payload = {"code_url": f"weixin://wxpay/bizpayurl?pr={order.prepay_id}"}
     elif kind == "h5":
@@ -97,7 +97,7 @@ async def query_by_transaction_id(transaction_id: str, request: Request) -> Resp
     mchid = await _query_auth(request)
     if not (transaction_id.isdigit() and len(transaction_id) <= 32):
         raise V3Error(500, "INVALID_TRANSACTIONID", "订单号非法")
-    order = await run_in_threadpool(_domain(request).orders.find, mchid, transaction_id=transaction_id)
+    order = await call(request, _domain(request).orders.find, mchid, transaction_id=transaction_id)
     return signed_response(request, 200, render.transaction(order))
 
 
@@ -105,7 +105,7 @@ async def query_by_transaction_id(transaction_id: str, request: Request) -> Resp
 async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response:
     mchid = await _query_auth(request)
     out_trade_no_in_path(out_trade_no)
-    order = await run_in_threadpool(_domain(request).orders.find, mchid, out_trade_no=out_trade_no)
+    order = await call(request, _domain(request).orders.find, mchid, out_trade_no=out_trade_no)
     return signed_response(request, 200, render.transaction(order))
 
 
@@ -115,7 +115,7 @@ async def close(out_trade_no: str, request: Request) -> Response:
     req = parse_body(v3.CloseRequest, body)
     _same_merchant(req.mchid, merchant)
     out_trade_no_in_path(out_trade_no)
-    await run_in_threadpool(_domain(request).orders.close, req.mchid, out_trade_no)
+    await call(request, _domain(request).orders.close, req.mchid, out_trade_no)
     return signed_response(request, 204, None)
 
 
