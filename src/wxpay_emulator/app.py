@@ -14,9 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl, is_v3
+from wxpay_emulator.api.v3 import partner as v3_partner_routes
 from wxpay_emulator.api.v3 import routes as v3_routes
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.errors import V3Error, body_of, from_domain
+from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
@@ -75,9 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.domain = domain
     app.state.dispatcher = dispatcher
+    app.state.faults = Faults()
     app.include_router(emulator_routes.router)
     app.include_router(pages.router)
-    app.include_router(v3_routes.router)
+    app.include_router(v3_partner_routes.router)
+    app.include_router(v3_routes.router)  # last: it ends with the catch-all for unknown /v3 paths
 
     @app.exception_handler(V3Error)
     async def v3_error(request: Request, exc: V3Error) -> Response:

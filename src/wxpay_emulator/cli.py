@@ -94,6 +94,12 @@ def merchant_create(
     mchid: Annotated[str | None, typer.Option(help="default: a new 10-digit number")] = None,
     appid: Annotated[str | None, typer.Option(help="default: a new wx... appid")] = None,
     key_mode: Annotated[KeyMode, typer.Option("--key-mode", help="cert or pubkey")] = KeyMode.PUBKEY,
+    sp: Annotated[
+        str | None, typer.Option("--sp", help="make a sub-merchant of this service provider / platform")
+    ] = None,
+    appids: Annotated[
+        list[str] | None, typer.Option("--bind-appid", help="another appid bound to it")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print only merchant.json")] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -107,7 +113,9 @@ def merchant_create(
     store = open_store(settings)
     try:
         try:
-            m = build_domain(store, settings).merchants.create(mchid, appid, key_mode)
+            m = build_domain(store, settings).merchants.create(
+                mchid, appid, key_mode, tuple(appids or ()), sp
+            )
         except DomainError as exc:
             console.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from exc
@@ -133,9 +141,9 @@ def merchant_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
         merchants = build_domain(store, settings).merchants.list()
     finally:
         store.dispose()
-    table = Table("mchid", "appid", "key_mode", "serial_no", "pub_key_id")
+    table = Table("mchid", "appid", "key_mode", "sp_mchid", "serial_no", "pub_key_id")
     for m in merchants:
-        table.add_row(m.mchid, m.appid, m.key_mode.value, m.serial_no, m.pub_key_id)
+        table.add_row(m.mchid, m.appid, m.key_mode.value, m.sp_mchid or "", m.serial_no, m.pub_key_id)
     console.print(table)
 
 
@@ -179,7 +187,7 @@ def orders(
     for o in data:
         t = o["transaction"]
         table.add_row(
-            t["mchid"],
+            t.get("mchid") or t.get("sub_mchid", ""),
             t["out_trade_no"],
             t.get("trade_type", ""),
             str(t["amount"]["total"]),

@@ -27,6 +27,7 @@ def merchant_json(m: Merchant, folder: Path | None = None) -> dict[str, Any]:
         "platform_serial": m.platform_serial,
         "pub_key_id": m.pub_key_id,
         "key_mode": m.key_mode.value,
+        "sp_mchid": m.sp_mchid,
     }
     if folder is not None:
         info["files"] = {name: str((folder / name).resolve()) for name in FILES}

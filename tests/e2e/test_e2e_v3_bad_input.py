@@ -240,7 +240,7 @@ def test_query_and_close_with_a_foreign_or_missing_mchid(
     [
         ("GET", "/v3/refund/domestic/refunds/R0001"),
         ("POST", "/v3/pay/transactions/codepay"),
-        ("POST", "/v3/pay/partner/transactions/jsapi"),
+        ("POST", "/v3/marketing/favor/users/o1/coupons"),
         ("DELETE", "/v3/pay/transactions/out-trade-no/X00001"),
         ("GET", "/v3/no/such/path"),
     ],

@@ -32,7 +32,12 @@ class MerchantService:
         appid: str | None = None,
         key_mode: KeyMode = KeyMode.PUBKEY,
         extra_appids: tuple[str, ...] = (),
+        sp_mchid: str | None = None,
     ) -> Merchant:
+        if sp_mchid is not None:
+            provider = self.get(sp_mchid)
+            if provider.sp_mchid is not None:
+                raise DomainError(ErrorCode.PARAM_ERROR, "a sub-merchant cannot be a service provider")
         mchid = mchid or self.ids.mchid()
         appid = appid or self.ids.appid()
         # Certificates start a day back so that a clock skew between machines never makes them "future".
@@ -58,6 +63,7 @@ class MerchantService:
             pubkey_pem=keys.public_key_pem(pubkey_key),
             pub_key_id=self.ids.pub_key_id(),
             appids=tuple(a for a in extra_appids if a != appid),
+            sp_mchid=sp_mchid,
         )
         with self.store.transaction() as conn:
             repo = MerchantRepo(conn)
@@ -85,6 +91,19 @@ class MerchantService:
         if merchant is not None:
             self._cache[mchid] = merchant
         return merchant
+
+    def sub_merchant(self, sp_mchid: str, sub_mchid: str) -> tuple[Merchant, Merchant]:
+        """The provider and its sub-merchant, as WeChat checks a partner call: both must exist and the
+        sub-merchant must be bound to this provider (else NO_AUTH)."""
+        provider = self.get(sp_mchid)
+        sub = self.find(sub_mchid)
+        if sub is None:
+            raise DomainError(ErrorCode.MCH_NOT_EXISTS, "子商户号不存在", field="sub_mchid", value=sub_mchid)
+        if sub.sp_mchid != provider.mchid:
+            raise DomainError(
+                ErrorCode.NO_AUTH, "子商户与服务商不存在绑定关系", field="sub_mchid", value=sub_mchid
+            )
+        return provider, sub
 
     def list(self) -> list[Merchant]:
         with self.store.transaction() as conn:

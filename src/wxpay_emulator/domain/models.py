@@ -34,6 +34,8 @@ class Merchant:
     pubkey_pem: bytes
     pub_key_id: str
     appids: tuple[str, ...] = ()
+    # A sub-merchant (特约商户 / 二级商户) names its service provider or platform here.
+    sp_mchid: str | None = None
 
     def signing_identity(self) -> tuple[str, bytes]:
         """(Wechatpay-Serial, private key) the platform signs this merchant's answers with."""
@@ -63,6 +65,10 @@ class OrderDraft:
     goods_tag: str | None = None
     payer_openid: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # detail, scene_info, settle_info ... as given
+    # Partner orders: mchid/appid above are the sub-merchant and the provider's appid (sp_appid).
+    sp_mchid: str | None = None
+    sub_appid: str | None = None
+    sub_openid: str | None = None
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """What must be identical for a re-entry to count as the same order (time_expire included)."""
@@ -78,6 +84,9 @@ class OrderDraft:
             "goods_tag": self.goods_tag,
             "payer_openid": self.payer_openid,
             "extras": self.extras,
+            "sp_mchid": self.sp_mchid,
+            "sub_appid": self.sub_appid,
+            "sub_openid": self.sub_openid,
         }
 
 
@@ -108,6 +117,14 @@ class Order:
     success_time: dt.datetime | None = None
     payer_total: int | None = None
     state_desc: str | None = None
+    sp_mchid: str | None = None
+    sub_appid: str | None = None
+    sub_openid: str | None = None
+
+    @property
+    def notify_mchid(self) -> str:
+        """Whose keys sign and encrypt this order's notifications: the provider's, for partner orders."""
+        return self.sp_mchid or self.mchid
 
 
 class PaymentResult(StrEnum):

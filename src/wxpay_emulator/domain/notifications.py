@@ -61,13 +61,13 @@ class NotificationService:
     def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
         renderer = self.renderers[order.family]
-        merchant = self.merchants.get(order.mchid)
+        merchant = self.merchants.get(order.notify_mchid)
         now = self.clock.now()
         notification_id = self.ids.notification_id()
         rendered = renderer(merchant, order, notification_id, now)
         row = Notification(
             id=notification_id,
-            mchid=order.mchid,
+            mchid=order.notify_mchid,
             order_id=order.id,
             event_type=rendered.event_type,
             family=order.family,

@@ -59,16 +59,39 @@ class OrderService:
         self.on_paid = on_paid
 
     def place(self, draft: OrderDraft) -> Order:
-        merchant = self.merchants.get(draft.mchid)
-        if not merchant.is_bound(draft.appid):
-            raise DomainError(
-                ErrorCode.APPID_MCHID_NOT_MATCH, "appid和mch_id不匹配", field="appid", value=draft.appid
-            )
+        self._check_parties(draft)
         try:
             return self._place(draft)
         except IntegrityError:
             # A concurrent request inserted the same out_trade_no first: this one is a re-entry.
             return self._place(draft)
+
+    def _check_parties(self, draft: OrderDraft) -> None:
+        """The merchant exists and the appid is bound to it; for a partner order, the sub-merchant is
+        the provider's and each appid is bound to its own merchant (sp_appid to sp_mchid, sub_appid to
+        sub_mchid)."""
+        if draft.sp_mchid is None:
+            merchant = self.merchants.get(draft.mchid)
+            if not merchant.is_bound(draft.appid):
+                raise DomainError(
+                    ErrorCode.APPID_MCHID_NOT_MATCH, "appid和mch_id不匹配", field="appid", value=draft.appid
+                )
+            return
+        provider, sub = self.merchants.sub_merchant(draft.sp_mchid, draft.mchid)
+        if not provider.is_bound(draft.appid):
+            raise DomainError(
+                ErrorCode.APPID_MCHID_NOT_MATCH,
+                "sp_appid和sp_mchid不匹配",
+                field="sp_appid",
+                value=draft.appid,
+            )
+        if draft.sub_appid is not None and not sub.is_bound(draft.sub_appid):
+            raise DomainError(
+                ErrorCode.APPID_MCHID_NOT_MATCH,
+                "sub_appid和sub_mchid不匹配",
+                field="sub_appid",
+                value=draft.sub_appid,
+            )
 
     def _place(self, draft: OrderDraft) -> Order:
         now = self.clock.now()
@@ -103,6 +126,9 @@ class OrderService:
                 "prepay_expires_at": self._prepay_deadline(now, expire),
                 "created_at": now,
                 "updated_at": now,
+                "sp_mchid": draft.sp_mchid,
+                "sub_appid": draft.sub_appid,
+                "sub_openid": draft.sub_openid,
             }
             return repo.add(values)
 
@@ -127,8 +153,14 @@ class OrderService:
         )
 
     def find(
-        self, mchid: str, *, out_trade_no: str | None = None, transaction_id: str | None = None
+        self,
+        mchid: str,
+        *,
+        out_trade_no: str | None = None,
+        transaction_id: str | None = None,
+        sp_mchid: str | None = None,
     ) -> Order:
+        """An order of ``mchid`` (the sub-merchant, for partner calls, with its provider ``sp_mchid``)."""
         with self.store.transaction() as conn:
             repo = OrderRepo(conn)
             if transaction_id is not None:
@@ -136,7 +168,7 @@ class OrderService:
             else:
                 assert out_trade_no is not None
                 order = repo.by_out_trade_no(mchid, out_trade_no)
-        if order is None or order.mchid != mchid:
+        if order is None or order.mchid != mchid or order.sp_mchid != sp_mchid:
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
         return order
 
@@ -147,13 +179,13 @@ class OrderService:
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "prepay_id无效", field="package", value=prepay_id)
         return order
 
-    def close(self, mchid: str, out_trade_no: str) -> Order:
+    def close(self, mchid: str, out_trade_no: str, sp_mchid: str | None = None) -> Order:
         """Close an unpaid order. Closing a closed order again succeeds, as at WeChat."""
         now = self.clock.now()
         with self.store.transaction() as conn:
             repo = OrderRepo(conn)
             order = repo.by_out_trade_no(mchid, out_trade_no, lock=True)
-            if order is None:
+            if order is None or order.sp_mchid != sp_mchid:
                 raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
             if order.state is TradeState.CLOSED:
                 return order
@@ -213,6 +245,8 @@ class OrderService:
                     payer_total=order.total,
                     payer_openid=openid or order.payer_openid or self.ids.openid(),
                 )
+                if order.sub_appid and not order.sub_openid:
+                    changes["sub_openid"] = self.ids.openid()
             order = repo.update(order.id, updated_at=now, **changes)
             if target is TradeState.SUCCESS:
                 self.on_paid(conn, order)

@@ -32,6 +32,9 @@ def v3_encrypted_resource(
 
 
 def v3_payment_renderer(ids: Ids) -> PaymentRenderer:
+    """Direct and partner orders: the resource is the query JSON of the family that placed the order,
+    encrypted with the key of the merchant that receives it (the provider, for partner orders)."""
+
     def render(
         merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
@@ -41,7 +44,7 @@ def v3_payment_renderer(ids: Ids) -> PaymentRenderer:
             "resource_type": "encrypt-resource",
             "event_type": "TRANSACTION.SUCCESS",
             "summary": "支付成功",
-            "resource": v3_encrypted_resource(merchant, "transaction", v3_render.transaction(order), ids),
+            "resource": v3_encrypted_resource(merchant, "transaction", v3_render.any_transaction(order), ids),
         }
         return RenderedNotification(
             "TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":"))

@@ -50,6 +50,7 @@ class MerchantRepo:
                 pubkey_pem=m.pubkey_pem,
                 pub_key_id=m.pub_key_id,
                 created_at=created_at,
+                sp_mchid=m.sp_mchid,
             )
         )
         for appid in m.appids:
@@ -83,6 +84,7 @@ class MerchantRepo:
             pubkey_pem=bytes(row.pubkey_pem),
             pub_key_id=row.pub_key_id,
             appids=tuple(apps),
+            sp_mchid=row.sp_mchid,
         )
 
 
@@ -113,6 +115,9 @@ def _order(row: Row[Any]) -> Order:
         success_time=row.success_time,
         payer_total=row.payer_total,
         state_desc=row.state_desc,
+        sp_mchid=row.sp_mchid,
+        sub_appid=row.sub_appid,
+        sub_openid=row.sub_openid,
     )
 
 

@@ -39,6 +39,7 @@ merchants = Table(
     Column("pubkey_pem", LargeBinary, nullable=False),
     Column("pub_key_id", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("sp_mchid", String(32)),
 )
 
 merchant_apps = Table(
@@ -77,6 +78,9 @@ orders = Table(
     Column("payer_total", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("sp_mchid", String(32)),
+    Column("sub_appid", String(32)),
+    Column("sub_openid", String(128)),
     UniqueConstraint("mchid", "out_trade_no", name="uq_orders_mchid_out_trade_no"),
     UniqueConstraint("transaction_id", name="uq_orders_transaction_id"),
     UniqueConstraint("prepay_id", name="uq_orders_prepay_id"),

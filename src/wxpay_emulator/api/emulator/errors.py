@@ -21,4 +21,5 @@ EMULATOR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.OPENID_MISMATCH: 400,
     ErrorCode.NOTIFICATION_NOT_FOUND: 404,
     ErrorCode.MERCHANT_EXISTS: 409,
+    ErrorCode.NO_AUTH: 403,
 }

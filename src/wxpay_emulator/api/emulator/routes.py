@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call
 from wxpay_emulator.api.v3 import render
+from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import KeyMode, Order, PaymentResult
@@ -50,12 +51,20 @@ class RequestPaymentBody(_Body):
     openid: str | None = None
 
 
+class FaultBody(_Body):
+    operation: str
+    code: str
+    count: int = Field(default=1, ge=1, le=1000)
+    message: str | None = Field(default=None, max_length=256)
+
+
 class ClockBody(_Body):
     advance_seconds: float = Field(ge=0, le=10 * 365 * 86400)
 
 
 class MerchantBody(_Body):
     mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
+    sp_mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
     appid: str | None = Field(default=None, min_length=1, max_length=32)
     key_mode: Literal["cert", "pubkey"] = "pubkey"
     appids: list[str] = Field(default_factory=list, max_length=20)
@@ -74,7 +83,7 @@ def _data_dir(request: Request) -> Path:
 def order_view(order: Order) -> dict[str, Any]:
     """The order as the query API of its family shows it, plus the emulator's own fields."""
     return {
-        "transaction": render.transaction(order),
+        "transaction": render.any_transaction(order),
         "prepay_id": order.prepay_id,
         "prepay_expires_at": rfc3339(order.prepay_expires_at),
         "time_expire": rfc3339(order.time_expire) if order.time_expire else None,
@@ -102,7 +111,7 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
         prepay_id=body.prepay_id,
         openid=body.openid,
     )
-    return render.transaction(order)
+    return render.any_transaction(order)
 
 
 @router.post("/request-payment")
@@ -118,7 +127,7 @@ async def request_payment(body: RequestPaymentBody, request: Request) -> dict[st
         pay_sign=body.paySign,
         openid=body.openid,
     )
-    return {"errMsg": "requestPayment:ok", "transaction": render.transaction(order)}
+    return {"errMsg": "requestPayment:ok", "transaction": render.any_transaction(order)}
 
 
 @router.get("/orders")
@@ -204,7 +213,35 @@ async def merchant(mchid: str, request: Request) -> dict[str, Any]:
 async def create_merchant(body: MerchantBody, request: Request) -> dict[str, Any]:
     # Always in the threadpool: making three RSA keys takes a few hundred milliseconds.
     m = await run_in_threadpool(
-        _domain(request).merchants.create, body.mchid, body.appid, KeyMode(body.key_mode), tuple(body.appids)
+        _domain(request).merchants.create,
+        body.mchid,
+        body.appid,
+        KeyMode(body.key_mode),
+        tuple(body.appids),
+        body.sp_mchid,
     )
     folder = write_material(_data_dir(request), m)
     return merchant_json(m, folder)
+
+
+@router.post("/faults", status_code=201)
+async def arm_fault(body: FaultBody, request: Request) -> dict[str, Any]:
+    faults: Faults = request.app.state.faults
+    try:
+        faults.arm(body.operation, body.code, body.count, body.message)
+    except ValueError as exc:
+        raise DomainError(ErrorCode.PARAM_ERROR, str(exc)) from exc
+    return {"pending": faults.pending()}
+
+
+@router.get("/faults")
+async def list_faults(request: Request) -> dict[str, Any]:
+    faults: Faults = request.app.state.faults
+    return {"pending": faults.pending()}
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> dict[str, Any]:
+    faults: Faults = request.app.state.faults
+    faults.clear()
+    return {"pending": {}}

@@ -6,7 +6,7 @@ from typing import Any
 
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.models import Order
-from wxpay_emulator.wire import v3
+from wxpay_emulator.wire import v3, v3_partner
 
 
 def transaction(order: Order) -> dict[str, Any]:
@@ -28,3 +28,33 @@ def transaction(order: Order) -> dict[str, Any]:
         payer_total=order.payer_total,
         device_id=scene.get("device_id"),
     )
+
+
+def partner_transaction(order: Order) -> dict[str, Any]:
+    assert order.sp_mchid is not None
+    scene = order.extras.get("scene_info") or {}
+    return v3_partner.partner_transaction_json(
+        sp_appid=order.appid,
+        sp_mchid=order.sp_mchid,
+        sub_appid=order.sub_appid,
+        sub_mchid=order.mchid,
+        out_trade_no=order.out_trade_no,
+        trade_type=order.trade_type,
+        trade_state=order.state.value,
+        trade_state_desc=order.state_desc or "",
+        total=order.total,
+        currency=order.currency,
+        transaction_id=order.transaction_id,
+        bank_type=order.bank_type,
+        attach=order.attach,
+        success_time=rfc3339(order.success_time) if order.success_time else None,
+        sp_openid=order.payer_openid,
+        sub_openid=order.sub_openid,
+        payer_total=order.payer_total,
+        device_id=scene.get("device_id"),
+    )
+
+
+def any_transaction(order: Order) -> dict[str, Any]:
+    """The query JSON of the family that placed the order."""
+    return partner_transaction(order) if order.sp_mchid is not None else transaction(order)

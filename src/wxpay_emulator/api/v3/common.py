@@ -1,0 +1,71 @@
+"""What every APIv3 router shares: authentication with fault injection, the signer's-mchid rule, the
+prepay answer, and the parts of a prepay body that direct and partner orders have in common."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import Request
+
+from wxpay_emulator.api.v3.auth import authenticate
+from wxpay_emulator.api.v3.errors import V3Error
+from wxpay_emulator.api.v3.faults import Faults
+from wxpay_emulator.api.v3.parsing import param_error
+from wxpay_emulator.clock import parse_rfc3339
+from wxpay_emulator.domain.models import Merchant, Order
+from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.wire.v3 import SceneInfo
+
+
+def domain_of(request: Request) -> Domain:
+    domain: Domain = request.app.state.domain
+    return domain
+
+
+async def authenticated(request: Request, operation: str) -> tuple[Merchant, bytes]:
+    """Verify the request, then answer an armed fault of ``operation`` if there is one."""
+    settings = request.app.state.settings
+    merchant, body = await authenticate(request, domain_of(request), settings.max_clock_skew_seconds)
+    faults: Faults = request.app.state.faults
+    faults.take(operation)
+    return merchant, body
+
+
+def same_merchant(mchid: str, merchant: Merchant, field: str = "mchid", location: str = "请求参数") -> str:
+    """WeChat refuses a body or query merchant number other than the one that signed the request."""
+    if mchid != merchant.mchid:
+        raise V3Error(400, "INVALID_REQUEST", f"{location}中的{field}与Authorization中的mchid不一致")
+    return mchid
+
+
+def time_expire(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise param_error("time_expire", value, "不符合rfc3339格式") from exc
+
+
+def require_h5_info(kind: str, scene_info: SceneInfo | None) -> None:
+    if kind == "h5" and (scene_info is None or scene_info.h5_info is None):
+        raise param_error("scene_info.h5_info", None, "H5下单此字段为必填项")
+
+
+def extras_of(req: Any) -> dict[str, Any]:
+    extras: dict[str, Any] = req.model_dump(
+        include={"detail", "scene_info", "settle_info", "support_fapiao"}, exclude_none=True
+    )
+    return extras
+
+
+def prepay_answer(kind: str, order: Order, request: Request) -> dict[str, str]:
+    """``prepay_id`` (JSAPI, APP), ``code_url`` (Native, the QR content) or ``h5_url`` (H5: the
+    emulator's checkout page, where a person plays the payer)."""
+    if kind == "native":
+        return {"code_url": f"weixin://wxpay/bizpayurl?pr={order.prepay_id}"}
+    if kind == "h5":
+        base = str(request.base_url).rstrip("/")
+        return {"h5_url": f"{base}/emulator/v1/checkout?prepay_id={order.prepay_id}"}
+    return {"prepay_id": order.prepay_id}

@@ -1,0 +1,95 @@
+"""Fault injection: the next N calls of an APIv3 operation answer a given WeChat error code.
+
+Some codes of seeds 002/004 (SYSTEM_ERROR, BANK_ERROR, FREQUENCY_LIMITED, ACCOUNT_ERROR ...) come from
+WeChat's side and no merchant input produces them; merchants still have to handle them. ``POST
+/emulator/v1/faults`` arms them; a fault is taken after authentication, so its answer is signed like
+any other APIv3 error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from wxpay_emulator.api.v3.errors import V3Error
+
+# Every code of seed 002's table and seed 004's (which spells some without the underscore), with the
+# HTTP status the seed gives it.
+FAULT_STATUS: dict[str, int] = {
+    "USERPAYING": 202,
+    "TRADE_ERROR": 403,
+    "SYSTEM_ERROR": 500,
+    "SYSTEMERROR": 500,
+    "SIGN_ERROR": 401,
+    "RULE_LIMIT": 403,
+    "RULELIMIT": 403,
+    "PARAM_ERROR": 400,
+    "OUT_TRADE_NO_USED": 403,
+    "ORDER_NOT_EXIST": 404,
+    "ORDER_CLOSED": 400,
+    "OPENID_MISMATCH": 500,
+    "NOT_ENOUGH": 403,
+    "NO_AUTH": 403,
+    "NOAUTH": 403,
+    "MCH_NOT_EXISTS": 400,
+    "INVALID_TRANSACTIONID": 500,
+    "INVALID_REQUEST": 400,
+    "FREQUENCY_LIMITED": 429,
+    "BANK_ERROR": 500,
+    "APPID_MCHID_NOT_MATCH": 400,
+    "ACCOUNT_ERROR": 403,
+}
+
+# Operations that can be armed: the route names the one it serves.
+OPERATIONS = frozenset(
+    {
+        "pay.prepay",
+        "pay.query",
+        "pay.close",
+        "partner.prepay",
+        "partner.query",
+        "partner.close",
+        "combine.prepay",
+        "combine.query",
+        "combine.close",
+        "certificates",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    code: str
+    message: str
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Fault]] = {}
+        self._lock = threading.Lock()
+
+    def arm(self, operation: str, code: str, count: int, message: str | None = None) -> None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"unknown operation {operation!r}; one of {sorted(OPERATIONS)}")
+        if code not in FAULT_STATUS:
+            raise ValueError(f"unknown code {code!r}; one of {sorted(FAULT_STATUS)}")
+        fault = Fault(code, message or f"{code} (injected by wxpay-emulator)")
+        with self._lock:
+            self._queues.setdefault(operation, deque()).extend([fault] * count)
+
+    def pending(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {op: [f.code for f in q] for op, q in self._queues.items() if q}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queues.clear()
+
+    def take(self, operation: str) -> None:
+        """Raise the next armed fault of ``operation``, if any."""
+        with self._lock:
+            queue = self._queues.get(operation)
+            fault = queue.popleft() if queue else None
+        if fault is not None:
+            raise V3Error(FAULT_STATUS[fault.code], fault.code, fault.message)
