@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl, is_v3
+from wxpay_emulator.api.v3 import combine as v3_combine_routes
 from wxpay_emulator.api.v3 import partner as v3_partner_routes
 from wxpay_emulator.api.v3 import routes as v3_routes
 from wxpay_emulator.api.v3.auth import signed_response
@@ -25,7 +26,7 @@ from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher
-from wxpay_emulator.notify.payloads import v3_payment_renderer
+from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
 from wxpay_emulator.storage.db import Store, migrate
 
 log = logging.getLogger("wxpay_emulator")
@@ -46,6 +47,7 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
     return Domain(
         store,
         {"v3": v3_payment_renderer(ids)},
+        v3_combine_renderer(ids),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
     )
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(emulator_routes.router)
     app.include_router(pages.router)
     app.include_router(v3_partner_routes.router)
+    app.include_router(v3_combine_routes.router)
     app.include_router(v3_routes.router)  # last: it ends with the catch-all for unknown /v3 paths
 
     @app.exception_handler(V3Error)

@@ -105,8 +105,8 @@ class Order:
     state: TradeState
     created_at: dt.datetime
     time_expire: dt.datetime | None
-    prepay_id: str
-    prepay_expires_at: dt.datetime
+    prepay_id: str | None  # None for a combine sub-order (see combine_id)
+    prepay_expires_at: dt.datetime | None
     fingerprint: str
     attach: str | None = None
     goods_tag: str | None = None
@@ -120,11 +120,70 @@ class Order:
     sp_mchid: str | None = None
     sub_appid: str | None = None
     sub_openid: str | None = None
+    combine_id: int | None = None
 
     @property
     def notify_mchid(self) -> str:
         """Whose keys sign and encrypt this order's notifications: the provider's, for partner orders."""
         return self.sp_mchid or self.mchid
+
+
+@dataclass(frozen=True)
+class SubOrderDraft:
+    """One sub-order of a combine order (seed 004's ``sub_orders`` entry)."""
+
+    mchid: str
+    out_trade_no: str
+    total: int
+    currency: str
+    attach: str
+    description: str
+    detail: str | None = None
+    goods_tag: str | None = None
+    profit_sharing: bool | None = None
+
+
+@dataclass(frozen=True)
+class CombineDraft:
+    combine_mchid: str
+    combine_appid: str
+    combine_out_trade_no: str
+    trade_type: str
+    notify_url: str
+    sub_orders: tuple[SubOrderDraft, ...]
+    family: str
+    payer_openid: str | None = None
+    time_expire: dt.datetime | None = None
+    scene_info: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        return {
+            "combine_appid": self.combine_appid,
+            "trade_type": self.trade_type,
+            "notify_url": self.notify_url,
+            "sub_orders": [vars(s) for s in self.sub_orders],
+            "payer_openid": self.payer_openid,
+            "time_expire": self.time_expire.isoformat() if self.time_expire else None,
+            "scene_info": self.scene_info,
+        }
+
+
+@dataclass(frozen=True)
+class CombineOrder:
+    id: int
+    combine_mchid: str
+    combine_appid: str
+    combine_out_trade_no: str
+    trade_type: str
+    notify_url: str
+    payer_openid: str | None
+    scene_info: dict[str, Any]
+    time_expire: dt.datetime | None
+    fingerprint: str
+    prepay_id: str
+    prepay_expires_at: dt.datetime
+    created_at: dt.datetime
+    sub_orders: tuple[Order, ...] = ()
 
 
 class PaymentResult(StrEnum):

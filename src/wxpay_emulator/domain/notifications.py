@@ -18,7 +18,14 @@ from sqlalchemy import Connection
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
-from wxpay_emulator.domain.models import DeliveryAttempt, Merchant, Notification, NotificationStatus, Order
+from wxpay_emulator.domain.models import (
+    CombineOrder,
+    DeliveryAttempt,
+    Merchant,
+    Notification,
+    NotificationStatus,
+    Order,
+)
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
 from wxpay_emulator.storage.db import Store
@@ -39,6 +46,14 @@ class PaymentRenderer(Protocol):
     ) -> RenderedNotification: ...
 
 
+class CombineRenderer(Protocol):
+    """Builds the one notification of a paid combine order (all its sub-orders)."""
+
+    def __call__(
+        self, merchant: Merchant, combine: CombineOrder, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification: ...
+
+
 class NotificationService:
     def __init__(
         self,
@@ -47,6 +62,7 @@ class NotificationService:
         ids: Ids,
         merchants: MerchantService,
         renderers: Mapping[str, PaymentRenderer],
+        combine_renderer: CombineRenderer | None = None,
         time_scale: float = 1.0,
         on_enqueued: Callable[[], None] | None = None,
     ) -> None:
@@ -55,23 +71,49 @@ class NotificationService:
         self.ids = ids
         self.merchants = merchants
         self.renderers = renderers
+        self.combine_renderer = combine_renderer
         self.time_scale = time_scale
         self.on_enqueued = on_enqueued
 
     def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
-        renderer = self.renderers[order.family]
         merchant = self.merchants.get(order.notify_mchid)
         now = self.clock.now()
         notification_id = self.ids.notification_id()
-        rendered = renderer(merchant, order, notification_id, now)
+        rendered = self.renderers[order.family](merchant, order, notification_id, now)
+        return self._enqueue(
+            conn, notification_id, merchant.mchid, order.id, order.family, order.notify_url, rendered
+        )
+
+    def enqueue_combine(self, conn: Connection, combine: CombineOrder) -> Notification:
+        """The one notification of a paid combine order, to its notify_url, from the initiator's keys."""
+        if self.combine_renderer is None:
+            raise RuntimeError("no combine renderer registered")
+        merchant = self.merchants.get(combine.combine_mchid)
+        notification_id = self.ids.notification_id()
+        rendered = self.combine_renderer(merchant, combine, notification_id, self.clock.now())
+        return self._enqueue(
+            conn, notification_id, merchant.mchid, None, "v3combine", combine.notify_url, rendered
+        )
+
+    def _enqueue(
+        self,
+        conn: Connection,
+        notification_id: str,
+        mchid: str,
+        order_id: int | None,
+        family: str,
+        url: str,
+        rendered: RenderedNotification,
+    ) -> Notification:
+        now = self.clock.now()
         row = Notification(
             id=notification_id,
-            mchid=order.notify_mchid,
-            order_id=order.id,
+            mchid=mchid,
+            order_id=order_id,
             event_type=rendered.event_type,
-            family=order.family,
-            url=order.notify_url,
+            family=family,
+            url=url,
             body=rendered.body,
             status=NotificationStatus.PENDING,
             attempts=0,

@@ -38,7 +38,16 @@ def fingerprint(draft: OrderDraft) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _refuse_settled(order: Order) -> None:
+def check_payable_window(
+    time_expire: dt.datetime | None, prepay_expires_at: dt.datetime | None, now: dt.datetime
+) -> None:
+    if time_expire is not None and now >= time_expire:
+        raise DomainError(ErrorCode.ORDER_EXPIRED, "订单已超过支付结束时间 (time_expire)")
+    if prepay_expires_at is not None and now >= prepay_expires_at:
+        raise DomainError(ErrorCode.ORDER_EXPIRED, "prepay_id已失效 (2小时)，请商户重新下单获取")
+
+
+def refuse_settled(order: Order) -> None:
     """The codes WeChat answers when an order can no longer be paid or re-placed."""
     if order.state in (TradeState.SUCCESS, TradeState.REFUND):
         raise DomainError(ErrorCode.ORDER_PAID, "该订单已支付")
@@ -138,12 +147,12 @@ class OrderService:
         return min(deadline, expire) if expire is not None else deadline
 
     def _reenter(self, repo: OrderRepo, order: Order, digest: str, now: dt.datetime) -> Order:
-        _refuse_settled(order)
+        refuse_settled(order)
         if order.fingerprint != digest:
             raise DomainError(ErrorCode.OUT_TRADE_NO_USED, "商户订单号重复，且请求参数与原订单不一致")
         if order.time_expire is not None and now >= order.time_expire:
             raise DomainError(ErrorCode.ORDER_EXPIRED, "订单已超过支付结束时间，请使用新的商户订单号下单")
-        if now < order.prepay_expires_at:
+        if order.prepay_expires_at is not None and now < order.prepay_expires_at:
             return order
         return repo.update(
             order.id,
@@ -219,35 +228,41 @@ class OrderService:
                 raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
             if order is None:
                 raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
-            _refuse_settled(order)
-            if order.time_expire is not None and now >= order.time_expire:
-                raise DomainError(ErrorCode.ORDER_EXPIRED, "订单已超过支付结束时间 (time_expire)")
-            if now >= order.prepay_expires_at:
-                raise DomainError(ErrorCode.ORDER_EXPIRED, "prepay_id已失效 (2小时)，请商户重新下单获取")
-            if (
-                openid is not None
-                and order.trade_type == "JSAPI"
-                and order.payer_openid
-                and openid != order.payer_openid
-            ):
-                raise DomainError(ErrorCode.OPENID_MISMATCH, "付款用户与下单时的payer.openid不一致")
-            if result is PaymentResult.NOTENOUGH:
-                # The payer's balance is short: WeChat shows the user an error; the order stays payable.
-                raise DomainError(ErrorCode.NOT_ENOUGH, "用户余额不足，订单仍可支付")
-            target = TradeState(result.value)
-            check_transition(order.state, target)
-            changes: dict[str, Any] = {"state": target.value, "state_desc": DESCRIPTIONS[target]}
-            if target is TradeState.SUCCESS:
-                changes.update(
-                    transaction_id=self.ids.transaction_id(now),
-                    bank_type=self.ids.bank_type(),
-                    success_time=now,
-                    payer_total=order.total,
-                    payer_openid=openid or order.payer_openid or self.ids.openid(),
-                )
-                if order.sub_appid and not order.sub_openid:
-                    changes["sub_openid"] = self.ids.openid()
-            order = repo.update(order.id, updated_at=now, **changes)
-            if target is TradeState.SUCCESS:
+            if order.combine_id is not None:
+                raise DomainError(ErrorCode.INVALID_REQUEST, "合单的子单只能随合单一起支付")
+            refuse_settled(order)
+            check_payable_window(order.time_expire, order.prepay_expires_at, now)
+            order = self.settle(repo, order, result, openid, now)
+            if order.state is TradeState.SUCCESS:
                 self.on_paid(conn, order)
             return order
+
+    def settle(
+        self, repo: OrderRepo, order: Order, result: PaymentResult, openid: str | None, now: dt.datetime
+    ) -> Order:
+        """Apply the payer's action to one payable order (a sub-order of a combine too); the caller
+        owns the transaction and the notification."""
+        if (
+            openid is not None
+            and order.trade_type == "JSAPI"
+            and order.payer_openid
+            and openid != order.payer_openid
+        ):
+            raise DomainError(ErrorCode.OPENID_MISMATCH, "付款用户与下单时的payer.openid不一致")
+        if result is PaymentResult.NOTENOUGH:
+            # The payer's balance is short: WeChat shows the user an error; the order stays payable.
+            raise DomainError(ErrorCode.NOT_ENOUGH, "用户余额不足，订单仍可支付")
+        target = TradeState(result.value)
+        check_transition(order.state, target)
+        changes: dict[str, Any] = {"state": target.value, "state_desc": DESCRIPTIONS[target]}
+        if target is TradeState.SUCCESS:
+            changes.update(
+                transaction_id=self.ids.transaction_id(now),
+                bank_type=self.ids.bank_type(),
+                success_time=now,
+                payer_total=order.total,
+                payer_openid=openid or order.payer_openid or self.ids.openid(),
+            )
+            if order.sub_appid and not order.sub_openid:
+                changes["sub_openid"] = self.ids.openid()
+        return repo.update(order.id, updated_at=now, **changes)

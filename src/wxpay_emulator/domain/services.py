@@ -8,10 +8,11 @@ from sqlalchemy import Connection
 
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import CryptoError, rsa_sign, v2_sign
+from wxpay_emulator.domain.combine import CombineService
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
 from wxpay_emulator.domain.models import Order, PaymentResult
-from wxpay_emulator.domain.notifications import NotificationService, PaymentRenderer
+from wxpay_emulator.domain.notifications import CombineRenderer, NotificationService, PaymentRenderer
 from wxpay_emulator.domain.orders import OrderService
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.storage.db import Store
@@ -25,6 +26,7 @@ class Domain:
         self,
         store: Store,
         renderers: Mapping[str, PaymentRenderer],
+        combine_renderer: CombineRenderer | None = None,
         *,
         clock: Clock | None = None,
         ids: Ids | None = None,
@@ -36,9 +38,19 @@ class Domain:
         self.ids = ids or Ids()
         self.merchants = MerchantService(store, self.clock, self.ids)
         self.notifications = NotificationService(
-            store, self.clock, self.ids, self.merchants, renderers, notify_time_scale, on_notification
+            store,
+            self.clock,
+            self.ids,
+            self.merchants,
+            renderers,
+            combine_renderer,
+            notify_time_scale,
+            on_notification,
         )
         self.orders = OrderService(store, self.clock, self.ids, self.merchants, self._on_paid)
+        self.combines = CombineService(
+            store, self.clock, self.ids, self.merchants, self.orders, self.notifications.enqueue_combine
+        )
         with store.transaction() as conn:
             offset = StateRepo(conn).get(CLOCK_OFFSET_KEY)
         if offset is not None:

@@ -8,8 +8,8 @@ import json
 from wxpay_emulator.api.v3 import render as v3_render
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.crypto import aead
-from wxpay_emulator.domain.models import Merchant, Order
-from wxpay_emulator.domain.notifications import PaymentRenderer, RenderedNotification
+from wxpay_emulator.domain.models import CombineOrder, Merchant, Order
+from wxpay_emulator.domain.notifications import CombineRenderer, PaymentRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
 
 
@@ -31,6 +31,33 @@ def v3_encrypted_resource(
     }
 
 
+def _v3_body(
+    merchant: Merchant, notification_id: str, created_at: dt.datetime, resource: object, ids: Ids
+) -> RenderedNotification:
+    body = {
+        "id": notification_id,
+        "create_time": rfc3339(created_at),
+        "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+        "resource": v3_encrypted_resource(merchant, "transaction", resource, ids),
+    }
+    return RenderedNotification(
+        "TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    )
+
+
+def v3_combine_renderer(ids: Ids) -> CombineRenderer:
+    """One notification for the whole combine order; its resource is the combine query JSON."""
+
+    def render(
+        merchant: Merchant, combine: CombineOrder, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification:
+        return _v3_body(merchant, notification_id, created_at, v3_render.combine_transaction(combine), ids)
+
+    return render
+
+
 def v3_payment_renderer(ids: Ids) -> PaymentRenderer:
     """Direct and partner orders: the resource is the query JSON of the family that placed the order,
     encrypted with the key of the merchant that receives it (the provider, for partner orders)."""
@@ -38,16 +65,6 @@ def v3_payment_renderer(ids: Ids) -> PaymentRenderer:
     def render(
         merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
-        body = {
-            "id": notification_id,
-            "create_time": rfc3339(created_at),
-            "resource_type": "encrypt-resource",
-            "event_type": "TRANSACTION.SUCCESS",
-            "summary": "支付成功",
-            "resource": v3_encrypted_resource(merchant, "transaction", v3_render.any_transaction(order), ids),
-        }
-        return RenderedNotification(
-            "TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        )
+        return _v3_body(merchant, notification_id, created_at, v3_render.any_transaction(order), ids)
 
     return render

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, select, update
 
 from wxpay_emulator.domain.models import (
+    CombineOrder,
     DeliveryAttempt,
     KeyMode,
     Merchant,
@@ -19,6 +20,7 @@ from wxpay_emulator.domain.models import (
 )
 from wxpay_emulator.domain.states import TradeState
 from wxpay_emulator.storage.tables import (
+    combine_orders,
     merchant_apps,
     merchants,
     notification_attempts,
@@ -118,6 +120,7 @@ def _order(row: Row[Any]) -> Order:
         sp_mchid=row.sp_mchid,
         sub_appid=row.sub_appid,
         sub_openid=row.sub_openid,
+        combine_id=row.combine_id,
     )
 
 
@@ -300,4 +303,69 @@ def reset_business_data(conn: Connection) -> None:
     conn.execute(delete(notification_attempts))
     conn.execute(delete(notifications))
     conn.execute(delete(orders))
+    conn.execute(delete(combine_orders))
     conn.execute(delete(settings_kv))
+
+
+def _combine(row: Row[Any], subs: tuple[Order, ...]) -> CombineOrder:
+    return CombineOrder(
+        id=row.id,
+        combine_mchid=row.combine_mchid,
+        combine_appid=row.combine_appid,
+        combine_out_trade_no=row.combine_out_trade_no,
+        trade_type=row.trade_type,
+        notify_url=row.notify_url,
+        payer_openid=row.payer_openid,
+        scene_info=json.loads(row.extras),
+        time_expire=row.time_expire,
+        fingerprint=row.fingerprint,
+        prepay_id=row.prepay_id,
+        prepay_expires_at=row.prepay_expires_at,
+        created_at=row.created_at,
+        sub_orders=subs,
+    )
+
+
+class CombineRepo:
+    """Combine orders, always read with their sub-orders (in the order the merchant gave them)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = conn.dialect.name == "postgresql"
+
+    def add(self, values: dict[str, Any]) -> int:
+        values = dict(values, extras=json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True))
+        order_id: int = self.conn.execute(
+            insert(combine_orders).values(**values).returning(combine_orders.c.id)
+        ).scalar_one()
+        return order_id
+
+    def _one(self, *where: Any, lock: bool = False) -> CombineOrder | None:
+        query = select(combine_orders).where(*where)
+        if lock and self._lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        sub_query = select(orders).where(orders.c.combine_id == row.id).order_by(orders.c.id)
+        if lock and self._lock:
+            sub_query = sub_query.with_for_update()
+        return _combine(row, tuple(_order(r) for r in self.conn.execute(sub_query)))
+
+    def get(self, combine_id: int, lock: bool = False) -> CombineOrder | None:
+        return self._one(combine_orders.c.id == combine_id, lock=lock)
+
+    def by_out_trade_no(
+        self, combine_mchid: str, combine_out_trade_no: str, lock: bool = False
+    ) -> CombineOrder | None:
+        return self._one(
+            combine_orders.c.combine_mchid == combine_mchid,
+            combine_orders.c.combine_out_trade_no == combine_out_trade_no,
+            lock=lock,
+        )
+
+    def by_prepay_id(self, prepay_id: str, lock: bool = False) -> CombineOrder | None:
+        return self._one(combine_orders.c.prepay_id == prepay_id, lock=lock)
+
+    def update(self, combine_id: int, **values: Any) -> None:
+        self.conn.execute(update(combine_orders).where(combine_orders.c.id == combine_id).values(**values))

@@ -70,8 +70,9 @@ orders = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("state_desc", String(256)),
-    Column("prepay_id", String(64), nullable=False),
-    Column("prepay_expires_at", UTCDateTime, nullable=False),
+    # NULL for the sub-orders of a combine order: they are paid through the combine's prepay_id.
+    Column("prepay_id", String(64)),
+    Column("prepay_expires_at", UTCDateTime),
     Column("transaction_id", String(32)),
     Column("bank_type", String(32)),
     Column("success_time", UTCDateTime),
@@ -81,9 +82,31 @@ orders = Table(
     Column("sp_mchid", String(32)),
     Column("sub_appid", String(32)),
     Column("sub_openid", String(128)),
+    Column("combine_id", Integer, ForeignKey("combine_orders.id", ondelete="CASCADE")),
     UniqueConstraint("mchid", "out_trade_no", name="uq_orders_mchid_out_trade_no"),
     UniqueConstraint("transaction_id", name="uq_orders_transaction_id"),
     UniqueConstraint("prepay_id", name="uq_orders_prepay_id"),
+)
+
+combine_orders = Table(
+    "combine_orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("combine_mchid", String(32), nullable=False),
+    Column("combine_appid", String(32), nullable=False),
+    Column("combine_out_trade_no", String(32), nullable=False),
+    Column("trade_type", String(16), nullable=False),
+    Column("notify_url", String(256), nullable=False),
+    Column("payer_openid", String(128)),
+    Column("extras", Text, nullable=False),
+    Column("time_expire", UTCDateTime),
+    Column("fingerprint", String(64), nullable=False),
+    Column("prepay_id", String(64), nullable=False),
+    Column("prepay_expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("combine_mchid", "combine_out_trade_no", name="uq_combine_orders_mchid_out_trade_no"),
+    UniqueConstraint("prepay_id", name="uq_combine_orders_prepay_id"),
 )
 
 notifications = Table(

@@ -34,6 +34,8 @@ class _Body(BaseModel):
 class PaymentBody(_Body):
     mchid: str | None = None
     out_trade_no: str | None = None
+    combine_mchid: str | None = None
+    combine_out_trade_no: str | None = None
     prepay_id: str | None = None
     openid: str | None = Field(default=None, max_length=128)
     result: PaymentResult = PaymentResult.SUCCESS
@@ -85,7 +87,8 @@ def order_view(order: Order) -> dict[str, Any]:
     return {
         "transaction": render.any_transaction(order),
         "prepay_id": order.prepay_id,
-        "prepay_expires_at": rfc3339(order.prepay_expires_at),
+        "prepay_expires_at": rfc3339(order.prepay_expires_at) if order.prepay_expires_at else None,
+        "combine_id": order.combine_id,
         "time_expire": rfc3339(order.time_expire) if order.time_expire else None,
         "family": order.family,
         "created_at": rfc3339(order.created_at),
@@ -100,11 +103,30 @@ async def health(request: Request) -> dict[str, Any]:
 
 @router.post("/payments")
 async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
-    if body.prepay_id is None and (body.mchid is None or body.out_trade_no is None):
+    """Pay an order, or a whole combine order (by its prepay_id or combine_mchid/combine_out_trade_no)."""
+    domain = _domain(request)
+    if body.combine_mchid is not None or body.combine_out_trade_no is not None:
+        combine = await call(
+            request,
+            domain.combines.pay,
+            result=body.result,
+            combine_mchid=body.combine_mchid,
+            combine_out_trade_no=body.combine_out_trade_no,
+            openid=body.openid,
+        )
+        return render.combine_transaction(combine)
+    if body.prepay_id is not None:
+        found = await call(request, domain.combines.by_prepay_id, body.prepay_id)
+        if found is not None:
+            combine = await call(
+                request, domain.combines.pay, result=body.result, prepay_id=body.prepay_id, openid=body.openid
+            )
+            return render.combine_transaction(combine)
+    elif body.mchid is None or body.out_trade_no is None:
         raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
     order = await call(
         request,
-        _domain(request).orders.pay,
+        domain.orders.pay,
         result=body.result,
         mchid=body.mchid,
         out_trade_no=body.out_trade_no,

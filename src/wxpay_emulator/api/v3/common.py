@@ -13,7 +13,7 @@ from wxpay_emulator.api.v3.errors import V3Error
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.api.v3.parsing import param_error
 from wxpay_emulator.clock import parse_rfc3339
-from wxpay_emulator.domain.models import Merchant, Order
+from wxpay_emulator.domain.models import Merchant
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.wire.v3 import SceneInfo
 
@@ -60,12 +60,13 @@ def extras_of(req: Any) -> dict[str, Any]:
     return extras
 
 
-def prepay_answer(kind: str, order: Order, request: Request) -> dict[str, str]:
+def prepay_answer(kind: str, prepay_id: str | None, request: Request) -> dict[str, str]:
     """``prepay_id`` (JSAPI, APP), ``code_url`` (Native, the QR content) or ``h5_url`` (H5: the
     emulator's checkout page, where a person plays the payer)."""
+    assert prepay_id is not None, "only orders with their own prepay are placed through these routes"
     if kind == "native":
-        return {"code_url": f"weixin://wxpay/bizpayurl?pr={order.prepay_id}"}
+        return {"code_url": f"weixin://wxpay/bizpayurl?pr={prepay_id}"}
     if kind == "h5":
         base = str(request.base_url).rstrip("/")
-        return {"h5_url": f"{base}/emulator/v1/checkout?prepay_id={order.prepay_id}"}
-    return {"prepay_id": order.prepay_id}
+        return {"h5_url": f"{base}/emulator/v1/checkout?prepay_id={prepay_id}"}
+    return {"prepay_id": prepay_id}

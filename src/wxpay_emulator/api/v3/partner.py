@@ -65,7 +65,7 @@ async def prepay(kind: str, request: Request) -> Response:
     merchant, body = await authenticated(request, "partner.prepay")
     draft = _draft(kind, parse_body(v3_partner.PartnerPrepayRequest, body), merchant)
     order = await call(request, domain_of(request).orders.place, draft)
-    return signed_response(request, 200, prepay_answer(kind, order, request))
+    return signed_response(request, 200, prepay_answer(kind, order.prepay_id, request))
 
 
 async def _pair(request: Request) -> tuple[str, str]:

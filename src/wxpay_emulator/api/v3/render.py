@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from wxpay_emulator.clock import rfc3339
-from wxpay_emulator.domain.models import Order
-from wxpay_emulator.wire import v3, v3_partner
+from wxpay_emulator.domain.models import CombineOrder, Order
+from wxpay_emulator.wire import v3, v3_combine, v3_partner
 
 
 def transaction(order: Order) -> dict[str, Any]:
@@ -58,3 +58,32 @@ def partner_transaction(order: Order) -> dict[str, Any]:
 def any_transaction(order: Order) -> dict[str, Any]:
     """The query JSON of the family that placed the order."""
     return partner_transaction(order) if order.sp_mchid is not None else transaction(order)
+
+
+def combine_transaction(combine: CombineOrder) -> dict[str, Any]:
+    """The combine query JSON (and the decrypted resource of its notification)."""
+    paid_openid = next((o.payer_openid for o in combine.sub_orders if o.transaction_id), None)
+    subs = [
+        v3_combine.combine_sub_order_json(
+            mchid=o.mchid,
+            out_trade_no=o.out_trade_no,
+            trade_type=o.trade_type,
+            trade_state=o.state.value,
+            total=o.total,
+            currency=o.currency,
+            transaction_id=o.transaction_id,
+            bank_type=o.bank_type,
+            attach=o.attach,
+            success_time=rfc3339(o.success_time) if o.success_time else None,
+            payer_total=o.payer_total,
+        )
+        for o in combine.sub_orders
+    ]
+    return v3_combine.combine_json(
+        combine_appid=combine.combine_appid,
+        combine_mchid=combine.combine_mchid,
+        combine_out_trade_no=combine.combine_out_trade_no,
+        device_id=combine.scene_info.get("device_id"),
+        sub_orders=subs,
+        payer_openid=paid_openid or combine.payer_openid,
+    )

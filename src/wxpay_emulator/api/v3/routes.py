@@ -64,7 +64,7 @@ async def prepay(kind: str, request: Request) -> Response:
     merchant, body = await authenticated(request, "pay.prepay")
     draft = _draft(kind, parse_body(v3.DirectPrepayRequest, body), merchant)
     order = await call(request, domain_of(request).orders.place, draft)
-    return signed_response(request, 200, prepay_answer(kind, order, request))
+    return signed_response(request, 200, prepay_answer(kind, order.prepay_id, request))
 
 
 @router.get("/v3/pay/transactions/id/{transaction_id}")

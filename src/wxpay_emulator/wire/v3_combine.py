@@ -1,0 +1,123 @@
+"""APIv3 combine (合单) shapes, seed 004: the prepay request and the combine query JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from wxpay_emulator.wire.v3 import (
+    S16,
+    S32,
+    S45,
+    S64,
+    S127,
+    S128,
+    PositiveInt32,
+    _Model,
+)
+
+# Seed 004: 6-32 characters of digits, letters and _-|*.
+COMBINE_OUT_TRADE_NO = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*]{6,32}$")]
+
+
+class CombineSceneInfo(_Model):
+    device_id: S16 | None = None
+    payer_client_ip: S45
+
+
+class SubOrderAmount(_Model):
+    total_amount: PositiveInt32
+    currency: S16 = "CNY"
+
+
+class SubOrderSettleInfo(_Model):
+    profit_sharing: bool | None = None
+
+
+class SubOrder(_Model):
+    mchid: S32
+    attach: S128
+    amount: SubOrderAmount
+    out_trade_no: COMBINE_OUT_TRADE_NO
+    detail: Annotated[str, StringConstraints(min_length=1, max_length=6000)] | None = None
+    description: S127
+    settle_info: SubOrderSettleInfo | None = None
+    goods_tag: S32 | None = None
+
+
+class CombinePayerInfo(_Model):
+    openid: S128 | None = None
+
+
+class CombinePrepayRequest(_Model):
+    """Body of ``POST /v3/combine-transactions/{app,jsapi,h5,native}``."""
+
+    combine_appid: S32
+    combine_out_trade_no: COMBINE_OUT_TRADE_NO
+    combine_mchid: S32
+    scene_info: CombineSceneInfo | None = None
+    sub_orders: list[SubOrder] = Field(min_length=2, max_length=10)
+    combine_payer_info: CombinePayerInfo | None = None
+    time_expire: S64 | None = None
+    notify_url: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
+
+
+class CloseSubOrder(_Model):
+    mchid: S32
+    out_trade_no: COMBINE_OUT_TRADE_NO
+
+
+class CombineCloseRequest(_Model):
+    combine_appid: S32
+    sub_orders: list[CloseSubOrder] = Field(min_length=1, max_length=10)
+
+
+def combine_sub_order_json(
+    *,
+    mchid: str,
+    out_trade_no: str,
+    trade_type: str,
+    trade_state: str,
+    total: int,
+    currency: str,
+    transaction_id: str | None,
+    bank_type: str | None,
+    attach: str | None,
+    success_time: str | None,
+    payer_total: int | None,
+) -> dict[str, Any]:
+    sub: dict[str, Any] = {
+        "mchid": mchid,
+        "trade_type": trade_type,
+        "trade_state": trade_state,
+        "out_trade_no": out_trade_no,
+        "amount": {"total_amount": total, "currency": currency},
+    }
+    if attach:
+        sub["attach"] = attach
+    if transaction_id is not None:
+        sub.update(transaction_id=transaction_id, bank_type=bank_type, success_time=success_time)
+        sub["amount"].update(payer_amount=payer_total, payer_currency=currency)
+    return sub
+
+
+def combine_json(
+    *,
+    combine_appid: str,
+    combine_mchid: str,
+    combine_out_trade_no: str,
+    device_id: str | None,
+    sub_orders: list[dict[str, Any]],
+    payer_openid: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "combine_appid": combine_appid,
+        "combine_mchid": combine_mchid,
+        "combine_out_trade_no": combine_out_trade_no,
+        "sub_orders": sub_orders,
+        "combine_payer_info": {"openid": payer_openid} if payer_openid else {},
+    }
+    if device_id:
+        body["scene_info"] = {"device_id": device_id}
+    return body
