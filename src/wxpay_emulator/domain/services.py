@@ -11,7 +11,7 @@ from wxpay_emulator.crypto import CryptoError, rsa_sign, v2_sign
 from wxpay_emulator.domain.combine import CombineService
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
-from wxpay_emulator.domain.models import Order, PaymentResult
+from wxpay_emulator.domain.models import CombineOrder, Order, PaymentResult
 from wxpay_emulator.domain.notifications import CombineRenderer, NotificationService, PaymentRenderer
 from wxpay_emulator.domain.orders import OrderService
 from wxpay_emulator.ids import Ids
@@ -85,19 +85,25 @@ class Domain:
         sign_type: str,
         pay_sign: str,
         openid: str | None = None,
-    ) -> Order:
+    ) -> Order | CombineOrder:
         """What the WeChat client does with ``wx.requestPayment``: check paySign, then pay.
 
-        v3 (signType RSA): RSA-SHA256 over ``appId\\ntimeStamp\\nnonceStr\\npackage\\n`` with the
-        merchant's API key. v2 and cloud (MD5 / HMAC-SHA256): the v2 sign of the five fields.
+        v3 (signType RSA): RSA-SHA256 over ``appId\\ntimeStamp\\nnonceStr\\npackage\\n`` with the API key
+        of the merchant that placed the order (the provider, for partner orders; the initiator, for
+        combine orders). v2 and cloud (MD5 / HMAC-SHA256): the v2 sign of the five fields.
         """
         if not package.startswith("prepay_id="):
             raise DomainError(ErrorCode.PARAM_ERROR, "package must be prepay_id=...", field="package")
         prepay_id = package.removeprefix("prepay_id=")
-        order = self.orders.by_prepay_id(prepay_id)
-        if app_id != order.appid:
+        combine = self.combines.by_prepay_id(prepay_id)
+        if combine is not None:
+            appid, signer = combine.combine_appid, combine.combine_mchid
+        else:
+            order = self.orders.by_prepay_id(prepay_id)
+            appid, signer = order.appid, order.notify_mchid
+        if app_id != appid:
             raise DomainError(ErrorCode.APPID_MCHID_NOT_MATCH, "appId与下单时的appid不一致", field="appId")
-        merchant = self.merchants.get(order.mchid)
+        merchant = self.merchants.get(signer)
         try:
             if sign_type == "RSA":
                 message = rsa_sign.lines_message(app_id, time_stamp, nonce_str, package)
@@ -115,4 +121,6 @@ class Domain:
                 raise DomainError(ErrorCode.PARAM_ERROR, "signType must be RSA, MD5 or HMAC-SHA256")
         except CryptoError as exc:
             raise DomainError(ErrorCode.SIGN_ERROR, f"paySign校验失败: {exc}", field="paySign") from exc
+        if combine is not None:
+            return self.combines.pay(result=PaymentResult.SUCCESS, prepay_id=prepay_id, openid=openid)
         return self.orders.pay(result=PaymentResult.SUCCESS, prepay_id=prepay_id, openid=openid)

@@ -17,7 +17,7 @@ from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import KeyMode, Order, PaymentResult
+from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.material import merchant_json, write_material
 from wxpay_emulator.wire.v3 import reject_nul
@@ -149,6 +149,8 @@ async def request_payment(body: RequestPaymentBody, request: Request) -> dict[st
         pay_sign=body.paySign,
         openid=body.openid,
     )
+    if isinstance(order, CombineOrder):
+        return {"errMsg": "requestPayment:ok", "transaction": render.combine_transaction(order)}
     return {"errMsg": "requestPayment:ok", "transaction": render.any_transaction(order)}
 
 
