@@ -166,12 +166,16 @@ def pay(
     mchid: Annotated[str | None, typer.Option(help="default: the first merchant")] = None,
     result: Annotated[str, typer.Option(help="SUCCESS, PAYERROR, USERPAYING or NOTENOUGH")] = "SUCCESS",
     openid: Annotated[str | None, typer.Option()] = None,
+    combine: Annotated[
+        bool, typer.Option("--combine", help="OUT_TRADE_NO is a combine_out_trade_no")
+    ] = False,
     url: Url = DEFAULT_URL,
 ) -> None:
-    """Play the WeChat user: pay (or fail to pay) an order of a running emulator."""
+    """Play the WeChat user: pay (or fail to pay) an order, or a combine order, of a running emulator."""
     if mchid is None:
         mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
-    body = {"mchid": mchid, "out_trade_no": out_trade_no, "result": result.upper(), "openid": openid}
+    keys = ("combine_mchid", "combine_out_trade_no") if combine else ("mchid", "out_trade_no")
+    body = {keys[0]: mchid, keys[1]: out_trade_no, "result": result.upper(), "openid": openid}
     data = _call("POST", url, "/emulator/v1/payments", json={k: v for k, v in body.items() if v is not None})
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
