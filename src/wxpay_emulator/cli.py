@@ -164,7 +164,9 @@ def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
 def pay(
     out_trade_no: str,
     mchid: Annotated[str | None, typer.Option(help="default: the first merchant")] = None,
-    result: Annotated[str, typer.Option(help="SUCCESS, PAYERROR, USERPAYING or NOTENOUGH")] = "SUCCESS",
+    result: Annotated[
+        str, typer.Option(help="SUCCESS, PAYERROR, USERPAYING, ACCEPT or NOTENOUGH")
+    ] = "SUCCESS",
     openid: Annotated[str | None, typer.Option()] = None,
     combine: Annotated[
         bool, typer.Option("--combine", help="OUT_TRADE_NO is a combine_out_trade_no")

@@ -192,6 +192,7 @@ class PaymentResult(StrEnum):
     SUCCESS = "SUCCESS"
     PAYERROR = "PAYERROR"
     USERPAYING = "USERPAYING"
+    ACCEPT = "ACCEPT"  # partner orders: accepted, waiting for the debit (seed 002)
     NOTENOUGH = "NOTENOUGH"
 
 

@@ -97,11 +97,13 @@ class Domain:
         prepay_id = package.removeprefix("prepay_id=")
         combine = self.combines.by_prepay_id(prepay_id)
         if combine is not None:
-            appid, signer = combine.combine_appid, combine.combine_mchid
+            appids, signer = {combine.combine_appid}, combine.combine_mchid
         else:
             order = self.orders.by_prepay_id(prepay_id)
-            appid, signer = order.appid, order.notify_mchid
-        if app_id != appid:
+            # A partner order placed with sub_appid is paid inside that app: appId may be either.
+            appids = {order.appid, *([order.sub_appid] if order.sub_appid else [])}
+            signer = order.notify_mchid
+        if app_id not in appids:
             raise DomainError(ErrorCode.APPID_MCHID_NOT_MATCH, "appId与下单时的appid不一致", field="appId")
         merchant = self.merchants.get(signer)
         try:

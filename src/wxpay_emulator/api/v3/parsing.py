@@ -76,3 +76,8 @@ def out_trade_no_in_path(value: str) -> str:
     if re.fullmatch(OUT_TRADE_NO_PATTERN, value) is None:
         raise param_error("out_trade_no", value, "不符合格式要求", "path")
     return value
+
+
+def is_transaction_id(value: str) -> bool:
+    """WeChat's transaction ids are ASCII digits (``str.isdigit`` also takes ４２ and ٤٢)."""
+    return re.fullmatch(r"[0-9]{1,32}", value) is not None

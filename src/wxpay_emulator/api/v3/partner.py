@@ -21,7 +21,13 @@ from wxpay_emulator.api.v3.common import (
     time_expire,
 )
 from wxpay_emulator.api.v3.errors import V3Error
-from wxpay_emulator.api.v3.parsing import out_trade_no_in_path, param_error, parse_body, required_query
+from wxpay_emulator.api.v3.parsing import (
+    is_transaction_id,
+    out_trade_no_in_path,
+    param_error,
+    parse_body,
+    required_query,
+)
 from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 from wxpay_emulator.wire import v3, v3_partner
@@ -81,7 +87,7 @@ async def _pair(request: Request) -> tuple[str, str]:
 @router.get("/v3/pay/partner/transactions/id/{transaction_id}")
 async def query_by_transaction_id(transaction_id: str, request: Request) -> Response:
     sp_mchid, sub_mchid = await _pair(request)
-    if not (transaction_id.isdigit() and len(transaction_id) <= 32):
+    if not is_transaction_id(transaction_id):
         raise V3Error(500, "INVALID_TRANSACTIONID", "订单号非法")
     order = await call(
         request, domain_of(request).orders.find, sub_mchid, transaction_id=transaction_id, sp_mchid=sp_mchid

@@ -19,7 +19,13 @@ from wxpay_emulator.api.v3.common import (
     time_expire,
 )
 from wxpay_emulator.api.v3.errors import NOT_IMPLEMENTED_CODE, NOT_IMPLEMENTED_STATUS, V3Error
-from wxpay_emulator.api.v3.parsing import out_trade_no_in_path, param_error, parse_body, required_query
+from wxpay_emulator.api.v3.parsing import (
+    is_transaction_id,
+    out_trade_no_in_path,
+    param_error,
+    parse_body,
+    required_query,
+)
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.crypto import aead, keys
 from wxpay_emulator.domain.models import Merchant, OrderDraft
@@ -70,7 +76,7 @@ async def prepay(kind: str, request: Request) -> Response:
 @router.get("/v3/pay/transactions/id/{transaction_id}")
 async def query_by_transaction_id(transaction_id: str, request: Request) -> Response:
     mchid = await _query_auth(request, "pay.query")
-    if not (transaction_id.isdigit() and len(transaction_id) <= 32):
+    if not is_transaction_id(transaction_id):
         raise V3Error(500, "INVALID_TRANSACTIONID", "订单号非法")
     order = await call(request, domain_of(request).orders.find, mchid, transaction_id=transaction_id)
     return signed_response(request, 200, render.transaction(order))
