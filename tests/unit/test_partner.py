@@ -106,3 +106,23 @@ def test_close_is_scoped_to_the_provider(
         domain.orders.close(sub.mchid, "PARTNER001")  # the direct API does not see it
     assert info.value.code is ErrorCode.ORDER_NOT_EXIST
     assert domain.orders.close(sub.mchid, "PARTNER001", provider.mchid).state.value == "CLOSED"
+
+
+def test_accept_then_the_debit_succeeds_or_fails(
+    domain: Domain, parties: tuple[Merchant, Merchant, Merchant]
+) -> None:
+    provider, sub, _ = parties
+    first = domain.orders.place(draft(provider, sub, out_trade_no="ACCEPT001"))
+    accepted = domain.orders.pay(result=PaymentResult.ACCEPT, prepay_id=first.prepay_id)
+    assert accepted.state.value == "ACCEPT" and accepted.transaction_id is None
+    assert domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=first.prepay_id).state.value == "SUCCESS"
+    second = domain.orders.place(draft(provider, sub, out_trade_no="ACCEPT002"))
+    domain.orders.pay(result=PaymentResult.ACCEPT, prepay_id=second.prepay_id)
+    assert (
+        domain.orders.pay(result=PaymentResult.PAYERROR, prepay_id=second.prepay_id).state.value == "PAYERROR"
+    )
+    with pytest.raises(DomainError) as info:  # ACCEPT cannot go back to waiting for a password
+        third = domain.orders.place(draft(provider, sub, out_trade_no="ACCEPT003"))
+        domain.orders.pay(result=PaymentResult.ACCEPT, prepay_id=third.prepay_id)
+        domain.orders.pay(result=PaymentResult.USERPAYING, prepay_id=third.prepay_id)
+    assert info.value.code is ErrorCode.ILLEGAL_TRANSITION
