@@ -1,10 +1,12 @@
 """The checkout page: what the payer sees when a merchant sends them to ``h5_url``.
 
-A person pays, fails or leaves the order, through the same domain call as ``POST /emulator/v1/payments``.
+A person pays, fails or leaves the order (or the whole combine order), through the same domain calls
+as ``POST /emulator/v1/payments``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -14,9 +16,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wxpay_emulator.api.calls import call
 from wxpay_emulator.domain.errors import DomainError
-from wxpay_emulator.domain.models import Order, PaymentResult
+from wxpay_emulator.domain.models import PaymentResult
 from wxpay_emulator.domain.services import Domain
-from wxpay_emulator.domain.states import PAYABLE
+from wxpay_emulator.domain.states import PAYABLE, TradeState
 
 router = APIRouter(prefix="/emulator/v1")
 _env = Environment(
@@ -24,9 +26,57 @@ _env = Environment(
 )
 
 
-def _page(order: Order | None, error: str | None, status: int = 200) -> Response:
+@dataclass(frozen=True)
+class CheckoutView:
+    """What the page shows of an order, or of a combine order (its sub-orders summed)."""
+
+    mchid: str
+    out_trade_no: str
+    prepay_id: str
+    description: str
+    total: int
+    state: TradeState
+    state_desc: str
+    transaction_id: str | None
+
+
+def _view(domain: Domain, prepay_id: str) -> CheckoutView:
+    combine = domain.combines.by_prepay_id(prepay_id)
+    if combine is not None:
+        first = combine.sub_orders[0]
+        return CheckoutView(
+            mchid=combine.combine_mchid,
+            out_trade_no=combine.combine_out_trade_no,
+            prepay_id=combine.prepay_id,
+            description=" + ".join(o.description for o in combine.sub_orders),
+            total=sum(o.total for o in combine.sub_orders),
+            state=first.state,
+            state_desc=first.state_desc or "",
+            transaction_id=None,
+        )
+    order = domain.orders.by_prepay_id(prepay_id)
+    return CheckoutView(
+        mchid=order.mchid,
+        out_trade_no=order.out_trade_no,
+        prepay_id=prepay_id,
+        description=order.description,
+        total=order.total,
+        state=order.state,
+        state_desc=order.state_desc or "",
+        transaction_id=order.transaction_id,
+    )
+
+
+def _pay(domain: Domain, result: PaymentResult, prepay_id: str) -> None:
+    if domain.combines.by_prepay_id(prepay_id) is not None:
+        domain.combines.pay(result=result, prepay_id=prepay_id)
+    else:
+        domain.orders.pay(result=result, prepay_id=prepay_id)
+
+
+def _page(view: CheckoutView | None, error: str | None, status: int = 200) -> Response:
     html = _env.get_template("checkout.html").render(
-        order=order, error=error, payable=order is not None and order.state in PAYABLE
+        order=view, error=error, payable=view is not None and view.state in PAYABLE
     )
     return HTMLResponse(html, status_code=status)
 
@@ -39,10 +89,10 @@ def _domain(request: Request) -> Domain:
 @router.get("/checkout")
 async def checkout(request: Request, prepay_id: str = "") -> Response:
     try:
-        order = await call(request, _domain(request).orders.by_prepay_id, prepay_id)
+        view = await call(request, _view, _domain(request), prepay_id)
     except DomainError as exc:
         return _page(None, exc.message, 404)
-    return _page(order, None)
+    return _page(view, None)
 
 
 @router.post("/checkout")
@@ -53,13 +103,13 @@ async def checkout_submit(request: Request) -> Response:
     domain = _domain(request)
     error: str | None = None
     try:
-        await call(request, domain.orders.pay, result=PaymentResult(result), prepay_id=prepay_id)
+        await call(request, _pay, domain, PaymentResult(result), prepay_id)
     except DomainError as exc:
         error = exc.message
     except ValueError:
         error = f"unknown result {result!r}"
     try:
-        order = await call(request, domain.orders.by_prepay_id, prepay_id)
+        view = await call(request, _view, domain, prepay_id)
     except DomainError as exc:
         return _page(None, exc.message, 404)
-    return _page(order, error, 200 if error is None else 409)
+    return _page(view, error, 200 if error is None else 409)

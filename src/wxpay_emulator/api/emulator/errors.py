@@ -6,7 +6,7 @@ from wxpay_emulator.domain.errors import ErrorCode
 
 EMULATOR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PARAM_ERROR: 400,
-    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.INVALID_REQUEST: 409,  # its domain use: a combine sub-order paid on its own
     ErrorCode.SIGN_ERROR: 400,
     ErrorCode.MCH_NOT_EXISTS: 404,
     ErrorCode.APPID_MCHID_NOT_MATCH: 400,
