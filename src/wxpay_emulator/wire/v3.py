@@ -89,23 +89,32 @@ class SettleInfo(_Model):
     profit_sharing: bool | None = None
 
 
-class DirectPrepayRequest(_Model):
+NotifyUrl = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
+OutTradeNo = Annotated[str, StringConstraints(pattern=OUT_TRADE_NO_PATTERN)]
+
+
+class PrepayFields(_Model):
+    """What a direct and a partner prepay body have in common (the merchant fields differ)."""
+
+    description: S127
+    out_trade_no: OutTradeNo
+    time_expire: S64 | None = None
+    attach: S128 | None = None
+    notify_url: NotifyUrl
+    goods_tag: S32 | None = None
+    support_fapiao: bool | None = None
+    amount: Amount
+    detail: Detail | None = None
+    scene_info: SceneInfo | None = None
+    settle_info: SettleInfo | None = None
+
+
+class DirectPrepayRequest(PrepayFields):
     """Body of ``POST /v3/pay/transactions/{jsapi,app,h5,native}``."""
 
     appid: S32
     mchid: S32
-    description: S127
-    out_trade_no: Annotated[str, StringConstraints(pattern=OUT_TRADE_NO_PATTERN)]
-    time_expire: S64 | None = None
-    attach: S128 | None = None
-    notify_url: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
-    goods_tag: S32 | None = None
-    support_fapiao: bool | None = None
-    amount: Amount
     payer: Payer | None = None
-    detail: Detail | None = None
-    scene_info: SceneInfo | None = None
-    settle_info: SettleInfo | None = None
 
 
 # The prepay kinds of the path, and the trade_type WeChat reports for each.

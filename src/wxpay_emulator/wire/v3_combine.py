@@ -13,6 +13,7 @@ from wxpay_emulator.wire.v3 import (
     S64,
     S127,
     S128,
+    NotifyUrl,
     PositiveInt32,
     _Model,
 )
@@ -60,7 +61,7 @@ class CombinePrepayRequest(_Model):
     sub_orders: list[SubOrder] = Field(min_length=2, max_length=10)
     combine_payer_info: CombinePayerInfo | None = None
     time_expire: S64 | None = None
-    notify_url: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
+    notify_url: NotifyUrl
 
 
 class CloseSubOrder(_Model):

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import StringConstraints
-
-from wxpay_emulator.wire.v3 import (
-    OUT_TRADE_NO_PATTERN,
-    S32,
-    S64,
-    S127,
-    S128,
-    Amount,
-    Detail,
-    SceneInfo,
-    SettleInfo,
-    _Model,
-)
+from wxpay_emulator.wire.v3 import S32, S128, PrepayFields, _Model
 
 
 class PartnerPayer(_Model):
@@ -25,25 +12,14 @@ class PartnerPayer(_Model):
     sub_openid: S128 | None = None
 
 
-class PartnerPrepayRequest(_Model):
+class PartnerPrepayRequest(PrepayFields):
     """Body of ``POST /v3/pay/partner/transactions/{jsapi,app,h5,native}``."""
 
     sp_appid: S32
     sp_mchid: S32
     sub_appid: S32 | None = None
     sub_mchid: S32
-    description: S127
-    out_trade_no: Annotated[str, StringConstraints(pattern=OUT_TRADE_NO_PATTERN)]
-    time_expire: S64 | None = None
-    attach: S128 | None = None
-    notify_url: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
-    goods_tag: S32 | None = None
-    support_fapiao: bool | None = None
-    amount: Amount
     payer: PartnerPayer | None = None
-    detail: Detail | None = None
-    scene_info: SceneInfo | None = None
-    settle_info: SettleInfo | None = None
 
 
 class PartnerCloseRequest(_Model):
