@@ -90,7 +90,7 @@ class Dispatcher:
         try:
             response = await client.post(n.url, content=body, headers=headers)
             status, text = response.status_code, response.text[:RESPONSE_KEEP]
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # refused, timed out, or a URL httpx cannot even build: all failures
             error = f"{type(exc).__name__}: {exc}"
         attempt = DeliveryAttempt(
             notification_id=n.id,

@@ -7,8 +7,9 @@ conventions). Models are strict: ``"total": "100"`` is a PARAM_ERROR, as at WeCh
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 OUT_TRADE_NO_PATTERN = r"^[0-9A-Za-z_\-|*]{6,32}$"
 
@@ -89,7 +90,21 @@ class SettleInfo(_Model):
     profit_sharing: bool | None = None
 
 
-NotifyUrl = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
+def _reachable_url(value: str) -> str:
+    """notify_url must be an http(s) URL with a host and a valid port (WeChat refuses others; a port
+    like 99999 would otherwise make every delivery fail before it starts)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    _ = parts.port  # raises ValueError when out of range
+    return value
+
+
+NotifyUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$"),
+    AfterValidator(_reachable_url),
+]
 OutTradeNo = Annotated[str, StringConstraints(pattern=OUT_TRADE_NO_PATTERN)]
 
 
