@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy.exc import IntegrityError
+
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import keys
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
@@ -62,14 +64,17 @@ class MerchantService:
             pubkey_key_pem=pubkey_key,
             pubkey_pem=keys.public_key_pem(pubkey_key),
             pub_key_id=self.ids.pub_key_id(),
-            appids=tuple(a for a in extra_appids if a != appid),
+            appids=tuple(a for a in dict.fromkeys(extra_appids) if a != appid),
             sp_mchid=sp_mchid,
         )
-        with self.store.transaction() as conn:
-            repo = MerchantRepo(conn)
-            if repo.get(mchid) is not None:
-                raise DomainError(ErrorCode.MERCHANT_EXISTS, f"merchant {mchid} exists", field="mchid")
-            repo.add(merchant, self.clock.real_now())
+        try:
+            with self.store.transaction() as conn:
+                repo = MerchantRepo(conn)
+                if repo.get(mchid) is not None:
+                    raise DomainError(ErrorCode.MERCHANT_EXISTS, f"merchant {mchid} exists", field="mchid")
+                repo.add(merchant, self.clock.real_now())
+        except IntegrityError as exc:  # a concurrent create of the same mchid won
+            raise DomainError(ErrorCode.MERCHANT_EXISTS, f"merchant {mchid} exists", field="mchid") from exc
         return merchant
 
     def get(self, mchid: str) -> Merchant:

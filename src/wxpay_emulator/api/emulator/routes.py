@@ -6,10 +6,10 @@ Documented in the README. Errors answer ``{"code", "message"}`` with the statuse
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call
@@ -69,7 +69,9 @@ class MerchantBody(_Body):
     sp_mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
     appid: str | None = Field(default=None, min_length=1, max_length=32)
     key_mode: Literal["cert", "pubkey"] = "pubkey"
-    appids: list[str] = Field(default_factory=list, max_length=20)
+    appids: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 def _domain(request: Request) -> Domain:
