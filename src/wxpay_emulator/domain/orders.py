@@ -177,7 +177,13 @@ class OrderService:
             else:
                 assert out_trade_no is not None
                 order = repo.by_out_trade_no(mchid, out_trade_no)
-        if order is None or order.mchid != mchid or order.sp_mchid != sp_mchid:
+        # A combine sub-order is seen (and closed) only through its combine order.
+        if (
+            order is None
+            or order.mchid != mchid
+            or order.sp_mchid != sp_mchid
+            or order.combine_id is not None
+        ):
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
         return order
 
@@ -194,7 +200,7 @@ class OrderService:
         with self.store.transaction() as conn:
             repo = OrderRepo(conn)
             order = repo.by_out_trade_no(mchid, out_trade_no, lock=True)
-            if order is None or order.sp_mchid != sp_mchid:
+            if order is None or order.sp_mchid != sp_mchid or order.combine_id is not None:
                 raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
             if order.state is TradeState.CLOSED:
                 return order
