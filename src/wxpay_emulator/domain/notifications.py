@@ -28,7 +28,7 @@ from wxpay_emulator.domain.models import (
 )
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
-from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.db import Store, after_commit
 from wxpay_emulator.storage.repositories import NotificationRepo
 
 
@@ -123,7 +123,7 @@ class NotificationService:
         )
         NotificationRepo(conn).add(row)
         if self.on_enqueued is not None:
-            self.on_enqueued()
+            after_commit(conn, self.on_enqueued)
         return row
 
     def due(self, limit: int) -> list[Notification]:

@@ -60,12 +60,15 @@ class Domain:
         self.notifications.enqueue_payment(conn, order)
 
     def advance_clock(self, seconds: float) -> float:
-        """Move the business clock forward (never back: WeChat's time does not rewind)."""
+        """Move the business clock forward (never back: WeChat's time does not rewind). The stored
+        offset is read and written in one transaction, so concurrent advances add up."""
         if seconds < 0:
             raise DomainError(ErrorCode.PARAM_ERROR, "advance_seconds must not be negative")
-        offset = self.clock.offset_seconds + seconds
         with self.store.transaction() as conn:
-            StateRepo(conn).set(CLOCK_OFFSET_KEY, repr(offset))
+            state = StateRepo(conn)
+            stored = state.get(CLOCK_OFFSET_KEY, lock=True)
+            offset = (float(stored) if stored is not None else 0.0) + seconds
+            state.set(CLOCK_OFFSET_KEY, repr(offset))
         self.clock.set_offset(offset)
         return offset
 

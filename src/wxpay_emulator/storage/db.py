@@ -8,7 +8,7 @@ gets the same guarantee from row locks (``SELECT ... FOR UPDATE``) and the uniqu
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,15 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+_AFTER_COMMIT = "wxpay_emulator.after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the transaction of ``conn`` has committed (never if it rolls back):
+    e.g. wake the notification dispatcher only when the outbox row is visible to it."""
+    conn.info[_AFTER_COMMIT].append(callback)
+
+
 class Store:
     """Owns the engine; ``transaction()`` is the unit of work: it commits once, or rolls back."""
 
@@ -71,12 +80,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
+        """One unit of work. Callbacks registered with :func:`after_commit` run once it has committed."""
+        callbacks: list[Callable[[], None]] = []
         if self._lock is None:
             with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._lock, self.engine.begin() as conn:
-            yield conn
+                conn.info[_AFTER_COMMIT] = callbacks
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(_AFTER_COMMIT, None)
+        else:
+            with self._lock, self.engine.begin() as conn:
+                conn.info[_AFTER_COMMIT] = callbacks
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(_AFTER_COMMIT, None)
+        for callback in callbacks:
+            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wxpay_emulator.domain.models import (
     CombineOrder,
@@ -285,17 +287,18 @@ class StateRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def get(self, key: str) -> str | None:
-        value: str | None = self.conn.execute(
-            select(settings_kv.c.value).where(settings_kv.c.key == key)
-        ).scalar_one_or_none()
+    def get(self, key: str, lock: bool = False) -> str | None:
+        query = select(settings_kv.c.value).where(settings_kv.c.key == key)
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        value: str | None = self.conn.execute(query).scalar_one_or_none()
         return value
 
     def set(self, key: str, value: str) -> None:
-        if self.get(key) is None:
-            self.conn.execute(insert(settings_kv).values(key=key, value=value))
-        else:
-            self.conn.execute(update(settings_kv).where(settings_kv.c.key == key).values(value=value))
+        """Insert or update in one statement, so two first writers cannot collide."""
+        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        statement = upsert(settings_kv).values(key=key, value=value)
+        self.conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
 
 def reset_business_data(conn: Connection) -> None:
