@@ -121,3 +121,14 @@ def test_cli_unreachable_emulator() -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "cannot reach" in done.stdout
+
+
+def test_merchant_endpoint_refuses_bad_appids(emu: EmulatorProcess) -> None:
+    url = emu.url + "/emulator/v1/merchants"
+    too_long = httpx.post(url, json={"appids": ["wx" + "a" * 31]}, trust_env=False, timeout=30)
+    assert too_long.status_code == 400 and too_long.json()["code"] == "PARAM_ERROR"
+    twice = httpx.post(url, json={"appids": ["wxbbbbbbbbbbbbbbbb"] * 2}, trust_env=False, timeout=30)
+    assert twice.status_code == 201, twice.text
+    assert twice.json()["appids"].count("wxbbbbbbbbbbbbbbbb") == 1
+    again = httpx.post(url, json={"mchid": twice.json()["mchid"]}, trust_env=False, timeout=30)
+    assert again.status_code == 409 and again.json()["code"] == "MERCHANT_EXISTS"
