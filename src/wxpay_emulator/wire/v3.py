@@ -6,6 +6,7 @@ conventions). Models are strict: ``"total": "100"`` is a PARAM_ERROR, as at WeCh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -136,49 +137,54 @@ class DirectPrepayRequest(PrepayFields):
 TRADE_TYPES: dict[str, str] = {"jsapi": "JSAPI", "app": "APP", "h5": "MWEB", "native": "NATIVE"}
 
 
-def transaction_json(
-    *,
-    appid: str,
-    mchid: str,
-    out_trade_no: str,
-    trade_type: str,
-    trade_state: str,
-    trade_state_desc: str,
-    total: int,
-    currency: str,
-    transaction_id: str | None,
-    bank_type: str | None,
-    attach: str | None,
-    success_time: str | None,
-    payer_openid: str | None,
-    payer_total: int | None,
-    device_id: str | None,
-) -> dict[str, Any]:
-    """The direct-merchant transaction JSON of the query API and the decrypted notification.
+@dataclass(frozen=True)
+class Settlement:
+    """The state and money of one order as every transaction JSON shows them (the query API and the
+    decrypted notification of direct, partner and combine orders); the families differ in the names
+    of the parties and of a few amount fields."""
 
-    As at WeChat, the paid-only fields (transaction_id, trade_type, bank_type, success_time, attach,
-    payer_total) appear once the order has been paid.
-    """
-    paid = transaction_id is not None
+    out_trade_no: str
+    trade_type: str
+    trade_state: str
+    trade_state_desc: str
+    total: int
+    currency: str
+    transaction_id: str | None
+    bank_type: str | None
+    attach: str | None
+    success_time: str | None
+    payer_total: int | None
+    device_id: str | None
+
+
+def transaction_body(parties: dict[str, Any], s: Settlement, payer: dict[str, Any]) -> dict[str, Any]:
+    """As at WeChat, the paid-only fields (transaction_id, trade_type, bank_type, success_time, attach,
+    payer_total, payer) appear once the order has been paid."""
     body: dict[str, Any] = {
-        "appid": appid,
-        "mchid": mchid,
-        "out_trade_no": out_trade_no,
-        "trade_state": trade_state,
-        "trade_state_desc": trade_state_desc,
-        "amount": {"total": total, "currency": currency},
+        **parties,
+        "out_trade_no": s.out_trade_no,
+        "trade_state": s.trade_state,
+        "trade_state_desc": s.trade_state_desc,
+        "amount": {"total": s.total, "currency": s.currency},
         "payer": {},
     }
-    if paid:
-        body.update(transaction_id=transaction_id, trade_type=trade_type, bank_type=bank_type)
-        if attach:
-            body["attach"] = attach
-        body["success_time"] = success_time
-        body["amount"].update(payer_total=payer_total, payer_currency=currency)
-        body["payer"] = {"openid": payer_openid}
-    if device_id:
-        body["scene_info"] = {"device_id": device_id}
+    if s.transaction_id is not None:
+        body.update(transaction_id=s.transaction_id, trade_type=s.trade_type, bank_type=s.bank_type)
+        if s.attach:
+            body["attach"] = s.attach
+        body["success_time"] = s.success_time
+        body["amount"].update(payer_total=s.payer_total, payer_currency=s.currency)
+        body["payer"] = payer
+    if s.device_id:
+        body["scene_info"] = {"device_id": s.device_id}
     return body
+
+
+def transaction_json(
+    *, appid: str, mchid: str, settlement: Settlement, payer_openid: str | None
+) -> dict[str, Any]:
+    """The direct-merchant transaction JSON."""
+    return transaction_body({"appid": appid, "mchid": mchid}, settlement, {"openid": payer_openid})
 
 
 class CloseRequest(_Model):

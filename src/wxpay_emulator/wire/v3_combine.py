@@ -15,6 +15,7 @@ from wxpay_emulator.wire.v3 import (
     S128,
     NotifyUrl,
     PositiveInt32,
+    Settlement,
     _Model,
 )
 
@@ -74,32 +75,20 @@ class CombineCloseRequest(_Model):
     sub_orders: list[CloseSubOrder] = Field(min_length=1, max_length=10)
 
 
-def combine_sub_order_json(
-    *,
-    mchid: str,
-    out_trade_no: str,
-    trade_type: str,
-    trade_state: str,
-    total: int,
-    currency: str,
-    transaction_id: str | None,
-    bank_type: str | None,
-    attach: str | None,
-    success_time: str | None,
-    payer_total: int | None,
-) -> dict[str, Any]:
+def combine_sub_order_json(mchid: str, s: Settlement) -> dict[str, Any]:
+    """One entry of a combine query's ``sub_orders`` (``total_amount``/``payer_amount`` here)."""
     sub: dict[str, Any] = {
         "mchid": mchid,
-        "trade_type": trade_type,
-        "trade_state": trade_state,
-        "out_trade_no": out_trade_no,
-        "amount": {"total_amount": total, "currency": currency},
+        "trade_type": s.trade_type,
+        "trade_state": s.trade_state,
+        "out_trade_no": s.out_trade_no,
+        "amount": {"total_amount": s.total, "currency": s.currency},
     }
-    if attach:
-        sub["attach"] = attach
-    if transaction_id is not None:
-        sub.update(transaction_id=transaction_id, bank_type=bank_type, success_time=success_time)
-        sub["amount"].update(payer_amount=payer_total, payer_currency=currency)
+    if s.attach:
+        sub["attach"] = s.attach
+    if s.transaction_id is not None:
+        sub.update(transaction_id=s.transaction_id, bank_type=s.bank_type, success_time=s.success_time)
+        sub["amount"].update(payer_amount=s.payer_total, payer_currency=s.currency)
     return sub
 
 
