@@ -14,11 +14,19 @@ from typing import ParamSpec, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from wxpay_emulator.domain.services import Domain
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def domain_of(request: Request) -> Domain:
+    """The process's domain, which app.py put on the application state."""
+    domain: Domain = request.app.state.domain
+    return domain
+
+
 async def call(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    if request.app.state.domain.store.inline_calls:
+    if domain_of(request).store.inline_calls:
         return fn(*args, **kwargs)
     return await run_in_threadpool(fn, *args, **kwargs)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from wxpay_emulator.api.calls import call
+from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import PaymentResult
 from wxpay_emulator.domain.services import Domain
@@ -81,15 +81,10 @@ def _page(view: CheckoutView | None, error: str | None, status: int = 200) -> Re
     return HTMLResponse(html, status_code=status)
 
 
-def _domain(request: Request) -> Domain:
-    domain: Domain = request.app.state.domain
-    return domain
-
-
 @router.get("/checkout")
 async def checkout(request: Request, prepay_id: str = "") -> Response:
     try:
-        view = await call(request, _view, _domain(request), prepay_id)
+        view = await call(request, _view, domain_of(request), prepay_id)
     except DomainError as exc:
         return _page(None, exc.message, 404)
     return _page(view, None)
@@ -100,7 +95,7 @@ async def checkout_submit(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     prepay_id = form.get("prepay_id", [""])[0]
     result = form.get("result", ["SUCCESS"])[0]
-    domain = _domain(request)
+    domain = domain_of(request)
     error: str | None = None
     try:
         await call(request, _pay, domain, PaymentResult(result), prepay_id)

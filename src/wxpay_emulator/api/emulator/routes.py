@@ -12,13 +12,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from wxpay_emulator.api.calls import call
+from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult
-from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.material import merchant_json, write_material
 from wxpay_emulator.wire.v3 import reject_nul
 
@@ -74,11 +73,6 @@ class MerchantBody(_Body):
     )
 
 
-def _domain(request: Request) -> Domain:
-    domain: Domain = request.app.state.domain
-    return domain
-
-
 def _data_dir(request: Request) -> Path:
     path: Path = request.app.state.settings.data_dir
     return path
@@ -99,14 +93,14 @@ def order_view(order: Order) -> dict[str, Any]:
 
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
-    domain = _domain(request)
+    domain = domain_of(request)
     return {"status": "ok", "now": rfc3339(domain.clock.now()), "store": domain.store.dialect}
 
 
 @router.post("/payments")
 async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
     """Pay an order, or a whole combine order (by its prepay_id or combine_mchid/combine_out_trade_no)."""
-    domain = _domain(request)
+    domain = domain_of(request)
     if body.combine_mchid is not None or body.combine_out_trade_no is not None:
         combine = await call(
             request,
@@ -142,7 +136,7 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
 async def request_payment(body: RequestPaymentBody, request: Request) -> dict[str, Any]:
     order = await call(
         request,
-        _domain(request).request_payment,
+        domain_of(request).request_payment,
         app_id=body.appId,
         time_stamp=body.timeStamp,
         nonce_str=body.nonceStr,
@@ -158,19 +152,19 @@ async def request_payment(body: RequestPaymentBody, request: Request) -> dict[st
 
 @router.get("/orders")
 async def orders(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    found = await call(request, _domain(request).orders.list, mchid)
+    found = await call(request, domain_of(request).orders.list, mchid)
     return {"data": [order_view(o) for o in found]}
 
 
 @router.get("/clock")
 async def clock(request: Request) -> dict[str, Any]:
-    domain = _domain(request)
+    domain = domain_of(request)
     return {"now": rfc3339(domain.clock.now()), "offset_seconds": domain.clock.offset_seconds}
 
 
 @router.post("/clock")
 async def advance_clock(body: ClockBody, request: Request) -> dict[str, Any]:
-    domain = _domain(request)
+    domain = domain_of(request)
     offset = await call(request, domain.advance_clock, body.advance_seconds)
     request.app.state.dispatcher.wake()
     return {"now": rfc3339(domain.clock.now()), "offset_seconds": offset}
@@ -178,7 +172,7 @@ async def advance_clock(body: ClockBody, request: Request) -> dict[str, Any]:
 
 @router.get("/notifications")
 async def notifications(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    rows = await call(request, _domain(request).notifications.list, mchid)
+    rows = await call(request, domain_of(request).notifications.list, mchid)
     return {
         "data": [
             {
@@ -212,26 +206,26 @@ async def notifications(request: Request, mchid: str | None = None) -> dict[str,
 
 @router.post("/notifications/{notification_id}/redeliver")
 async def redeliver(notification_id: str, request: Request) -> dict[str, Any]:
-    n = await call(request, _domain(request).notifications.redeliver, notification_id)
+    n = await call(request, domain_of(request).notifications.redeliver, notification_id)
     return {"id": n.id, "status": n.status.value}
 
 
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
-    await call(request, _domain(request).reset)
+    await call(request, domain_of(request).reset)
     return {"status": "ok"}
 
 
 @router.get("/merchants")
 async def merchants(request: Request) -> dict[str, Any]:
-    found = await call(request, _domain(request).merchants.list)
+    found = await call(request, domain_of(request).merchants.list)
     base = _data_dir(request) / "merchants"
     return {"data": [merchant_json(m, base / m.mchid) for m in found]}
 
 
 @router.get("/merchants/{mchid}")
 async def merchant(mchid: str, request: Request) -> dict[str, Any]:
-    m = await call(request, _domain(request).merchants.get, mchid)
+    m = await call(request, domain_of(request).merchants.get, mchid)
     return merchant_json(m, _data_dir(request) / "merchants" / m.mchid)
 
 
@@ -239,7 +233,7 @@ async def merchant(mchid: str, request: Request) -> dict[str, Any]:
 async def create_merchant(body: MerchantBody, request: Request) -> dict[str, Any]:
     # Always in the threadpool: making three RSA keys takes a few hundred milliseconds.
     m = await run_in_threadpool(
-        _domain(request).merchants.create,
+        domain_of(request).merchants.create,
         body.mchid,
         body.appid,
         KeyMode(body.key_mode),

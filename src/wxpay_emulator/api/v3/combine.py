@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from wxpay_emulator.api.calls import call
+from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.auth import signed_response
-from wxpay_emulator.api.v3.common import authenticated, domain_of, prepay_answer, same_merchant, time_expire
+from wxpay_emulator.api.v3.common import authenticated, prepay_answer, same_merchant, time_expire
 from wxpay_emulator.api.v3.parsing import param_error, parse_body
 from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import CombineDraft, SubOrderDraft

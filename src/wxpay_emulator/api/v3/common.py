@@ -8,19 +8,14 @@ from typing import Any
 
 from fastapi import Request
 
+from wxpay_emulator.api.calls import domain_of
 from wxpay_emulator.api.v3.auth import authenticate
 from wxpay_emulator.api.v3.errors import V3Error
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.api.v3.parsing import param_error
 from wxpay_emulator.clock import parse_rfc3339
 from wxpay_emulator.domain.models import Merchant
-from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.wire.v3 import SceneInfo
-
-
-def domain_of(request: Request) -> Domain:
-    domain: Domain = request.app.state.domain
-    return domain
 
 
 async def authenticated(request: Request, operation: str) -> tuple[Merchant, bytes]:

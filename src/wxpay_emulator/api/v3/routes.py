@@ -6,12 +6,11 @@ import json
 
 from fastapi import APIRouter, Request, Response
 
-from wxpay_emulator.api.calls import call
+from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import (
     authenticated,
-    domain_of,
     extras_of,
     prepay_answer,
     require_h5_info,
