@@ -13,13 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
-from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl, is_v3
+from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
+from wxpay_emulator.api.shapes import register, shape_of
 from wxpay_emulator.api.v3 import combine as v3_combine_routes
 from wxpay_emulator.api.v3 import partner as v3_partner_routes
 from wxpay_emulator.api.v3 import routes as v3_routes
 from wxpay_emulator.api.v3.auth import signed_response
-from wxpay_emulator.api.v3.errors import V3Error, body_of, from_domain
+from wxpay_emulator.api.v3.errors import V3Error, body_of
 from wxpay_emulator.api.v3.faults import Faults
+from wxpay_emulator.api.v3.shape import SHAPE as V3_SHAPE
 from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
@@ -33,6 +35,10 @@ log = logging.getLogger("wxpay_emulator")
 
 DEFAULT_MCHID = "1900000001"
 DEFAULT_APPID = "wxd678efh567hg6787"
+
+# Each family shapes the answers the framework makes on its paths (api/shapes.py).
+for _shape in (V3_SHAPE,):
+    register(_shape)
 
 
 def open_store(settings: Settings) -> Store:
@@ -92,8 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        if is_v3(request.scope):
-            return await v3_error(request, from_domain(exc))
+        shape = shape_of(request.url.path)
+        if shape is not None:
+            return shape.domain_error(request, exc)
         body = {"code": exc.code.value, "message": exc.message}
         return JSONResponse(body, status_code=EMULATOR_STATUS[exc.code])
 
@@ -101,12 +108,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = ".".join(str(p) for p in first["loc"] if p != "body")
+        shape = shape_of(request.url.path)
+        if shape is not None:
+            return shape.bad_request(request, f"{field}: {first['msg']}")
         return JSONResponse({"code": "PARAM_ERROR", "message": f"{field}: {first['msg']}"}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if is_v3(request.scope):
-            return v3_routes.not_implemented(request)
+        shape = shape_of(request.url.path)
+        if shape is not None:
+            return shape.http_error(request, exc.status_code, str(exc.detail))
         code = "NOT_FOUND" if exc.status_code == 404 else "INVALID_REQUEST"
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 

@@ -10,14 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wxpay_emulator.api.v3.auth import signed_response
+from wxpay_emulator.api.shapes import shape_of
 
 log = logging.getLogger("wxpay_emulator")
-
-
-def is_v3(scope: Scope) -> bool:
-    path: str = scope.get("path", "")
-    return path.startswith("/v3/")
 
 
 class RefuseNulInUrl:
@@ -31,11 +26,13 @@ class RefuseNulInUrl:
         if scope["type"] == "http":
             raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"%00" in raw or b"\x00" in raw:
-                if is_v3(scope):
-                    body = {"code": "PARAM_ERROR", "message": "请求路径或查询参数含有非法字符(NUL)"}
+                shape = shape_of(scope.get("path", ""))
+                if shape is not None:
+                    refusal = shape.bad_request(Request(scope), "请求路径或查询参数含有非法字符(NUL)")
                 else:
                     body = {"code": "PARAM_ERROR", "message": "NUL in path or query"}
-                await JSONResponse(body, status_code=400)(scope, receive, send)
+                    refusal = JSONResponse(body, status_code=400)
+                await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -67,9 +64,9 @@ class ContainUnexpected:
             if started:
                 raise
             response: Response
-            if is_v3(scope):
-                body = {"code": "SYSTEM_ERROR", "message": "系统错误"}
-                response = signed_response(Request(scope), 500, body)
+            shape = shape_of(scope.get("path", ""))
+            if shape is not None:
+                response = shape.system_error(Request(scope))
             else:
                 response = JSONResponse({"code": "SYSTEM_ERROR", "message": str(exc)}, status_code=500)
             await response(scope, receive, send)

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import CryptoError, rsa_sign, v2_sign
+from wxpay_emulator.domain.cloud import CloudEndpointService
 from wxpay_emulator.domain.combine import CombineService
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
@@ -37,6 +38,7 @@ class Domain:
         self.clock = clock or Clock()
         self.ids = ids or Ids()
         self.merchants = MerchantService(store, self.clock, self.ids)
+        self.cloud = CloudEndpointService(store)
         self.notifications = NotificationService(
             store,
             self.clock,

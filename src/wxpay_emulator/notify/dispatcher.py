@@ -2,8 +2,9 @@
 
 One asyncio task per emulator process. It wakes when a notification is written (or every
 ``dispatcher_poll_seconds``), claims due rows, POSTs each to its URL with fresh signature headers, and
-records the attempt. WeChat counts 200 and 204 as acknowledged; anything else, a timeout (5 s) or a
-refused connection is a failure, retried on the schedule in schedule.py.
+records the attempt. What acknowledges depends on the family (protocols.py: 200/204 for APIv3, the
+SUCCESS XML for APIv2, ``errcode: 0`` for cloud callbacks); anything else, a timeout (5 s) or a refused
+connection is a failure, retried on the schedule in schedule.py.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import httpx
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.clock import Clock
-from wxpay_emulator.crypto import rsa_sign
 from wxpay_emulator.domain.models import DeliveryAttempt, Notification
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.notify.protocols import protocol_for
 
 log = logging.getLogger("wxpay_emulator.notify")
 
@@ -74,23 +75,19 @@ class Dispatcher:
 
     async def _deliver(self, client: httpx.AsyncClient, n: Notification) -> None:
         merchant = await run_in_threadpool(self.domain.merchants.get, n.mchid)
+        protocol = protocol_for(n.family)
         body = n.body.encode()
-        serial, key = merchant.signing_identity()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Mozilla/4.0",
-            **rsa_sign.signature_headers(
-                serial, key, body, str(Clock.real_timestamp()), self.domain.ids.nonce()
-            ),
-        }
+        headers = protocol.headers(merchant, body, str(Clock.real_timestamp()), self.domain.ids.nonce())
         status: int | None = None
         text = ""
         error: str | None = None
         started = time.perf_counter()
         try:
-            response = await client.post(n.url, content=body, headers=headers)
+            # Cloud orders name a service or function, not a URL: resolved at every attempt.
+            url = await run_in_threadpool(self.domain.cloud.resolve, n.url)
+            response = await client.post(url, content=body, headers=headers)
             status, text = response.status_code, response.text[:RESPONSE_KEEP]
-        except Exception as exc:  # refused, timed out, or a URL httpx cannot even build: all failures
+        except Exception as exc:  # refused, timed out, unregistered, or a URL httpx cannot build
             error = f"{type(exc).__name__}: {exc}"
         attempt = DeliveryAttempt(
             notification_id=n.id,
@@ -101,4 +98,5 @@ class Dispatcher:
             error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
-        await run_in_threadpool(self.domain.notifications.record_attempt, attempt, status in (200, 204))
+        acknowledged = error is None and protocol.acknowledged(status, text)
+        await run_in_threadpool(self.domain.notifications.record_attempt, attempt, acknowledged)

@@ -22,12 +22,14 @@ from wxpay_emulator.domain.models import (
 )
 from wxpay_emulator.domain.states import TradeState
 from wxpay_emulator.storage.tables import (
+    access_tokens,
     combine_orders,
     merchant_apps,
     merchants,
     notification_attempts,
     notifications,
     orders,
+    refunds,
     settings_kv,
 )
 
@@ -305,6 +307,8 @@ def reset_business_data(conn: Connection) -> None:
     """Forget orders and notifications (merchants and their keys stay)."""
     conn.execute(delete(notification_attempts))
     conn.execute(delete(notifications))
+    conn.execute(delete(refunds))
+    conn.execute(delete(access_tokens))
     conn.execute(delete(orders))
     conn.execute(delete(combine_orders))
     conn.execute(delete(settings_kv))

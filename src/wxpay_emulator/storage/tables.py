@@ -153,3 +153,75 @@ settings_kv = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Refunds (migration 0004): several per order, their sum never above the paid total.
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("refund_id", String(32), nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("mchid", String(32), nullable=False),
+    Column("sp_mchid", String(32)),
+    Column("out_refund_no", String(64), nullable=False),
+    Column("family", String(16), nullable=False),
+    Column("reason", String(80)),
+    Column("notify_url", String(256)),
+    Column("funds_account", String(32)),
+    Column("refund", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("currency", String(16), nullable=False),
+    Column("extras", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("user_received_account", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("success_time", UTCDateTime),
+    # When a PROCESSING refund succeeds by itself (emulator clock); NULL once it is final.
+    Column("due_at", UTCDateTime),
+    UniqueConstraint("mchid", "out_refund_no", name="uq_refunds_mchid_out_refund_no"),
+    UniqueConstraint("refund_id", name="uq_refunds_refund_id"),
+    Index("ix_refunds_due", "status", "due_at"),
+)
+
+# Mini Program accounts (migration 0004): the secret that buys an access_token, and the open-platform
+# account that makes a unionid (NULL: not bound, getPaidUnionid answers 89002).
+apps = Table(
+    "apps",
+    metadata,
+    Column("appid", String(32), primary_key=True),
+    Column("secret", String(32), nullable=False),
+    Column("open_account", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The simulated WeChat users: one person (user_id) has one openid per app.
+payer_openids = Table(
+    "payer_openids",
+    metadata,
+    Column("appid", String(32), primary_key=True),
+    Column("openid", String(128), primary_key=True),
+    Column("user_id", String(32), nullable=False, index=True),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token", String(256), primary_key=True),
+    Column("appid", String(32), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # "token" (/cgi-bin/token) or "stable"
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Where cloud payment callbacks go: a container service (cloud hosting) or a cloud function, by env.
+cloud_endpoints = Table(
+    "cloud_endpoints",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # "container" or "function"
+    Column("env_id", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("url", String(256), nullable=False),
+)

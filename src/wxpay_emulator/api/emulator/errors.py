@@ -22,4 +22,5 @@ EMULATOR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOTIFICATION_NOT_FOUND: 404,
     ErrorCode.MERCHANT_EXISTS: 409,
     ErrorCode.NO_AUTH: 403,
+    ErrorCode.CLOUD_ENDPOINT_NOT_FOUND: 404,
 }

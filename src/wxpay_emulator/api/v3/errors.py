@@ -29,6 +29,7 @@ V3_ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.NOTIFICATION_NOT_FOUND: (404, "RESOURCE_NOT_EXISTS"),
     ErrorCode.MERCHANT_EXISTS: (400, "INVALID_REQUEST"),
     ErrorCode.NO_AUTH: (403, "NO_AUTH"),
+    ErrorCode.CLOUD_ENDPOINT_NOT_FOUND: (404, "RESOURCE_NOT_EXISTS"),
 }
 
 # What an unknown /v3 path answers: distinct from every WeChat code, so nobody mistakes it for one.
