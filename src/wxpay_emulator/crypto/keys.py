@@ -117,3 +117,36 @@ def serials_equal(a: str, b: str) -> bool:
         return int(a, 16) == int(b, 16)
     except ValueError:
         return False
+
+
+def make_server_certificate(private_key_pem: bytes, hosts: tuple[str, ...], not_before: dt.datetime) -> bytes:
+    """A self-signed TLS server certificate for the emulator's own HTTPS mode, valid for ``hosts``
+    (IP addresses and DNS names, as subjectAltName), two years from ``not_before``."""
+    import ipaddress
+
+    key = load_private_key(private_key_pem)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "wxpay-emulator"),
+            x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "localhost"),
+        ]
+    )
+    alt_names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alt_names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + dt.timedelta(days=730))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)

@@ -1,0 +1,107 @@
+"""The optional TLS mode: HTTPS, with WeChat's client-certificate rule on ``/secapi/``.
+
+WeChat Pay requires the merchant's API certificate (mutual TLS) on its ``/secapi/`` paths (APIv2
+refund: "请求需要双向证书"). By default the emulator serves plain HTTP on loopback and checks no client
+certificate, so any SDK works without extra setup. With ``--tls`` (``WXPAY_EMULATOR_TLS=1``) it serves
+HTTPS with a server certificate it makes in ``DATA_DIR/tls/server.pem`` (trust that file in the client),
+asks every client for a certificate (optional at the handshake, so APIv3 calls without one still work),
+trusts the API certificates of the merchants that exist at start, and hands the presented certificate
+to the application as the ASGI TLS extension; ``/secapi/`` routes then refuse a request whose
+certificate is not the calling merchant's (CERT_ERROR, see api/v2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ssl
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from wxpay_emulator.crypto import keys
+from wxpay_emulator.domain.models import Merchant
+
+SERVER_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def server_material(data_dir: Path) -> tuple[Path, Path]:
+    """(certificate, key) of the emulator's HTTPS server, made on first use and kept."""
+    folder = data_dir / "tls"
+    cert_path, key_path = folder / "server.pem", folder / "server.key"
+    if not (cert_path.exists() and key_path.exists()):
+        folder.mkdir(parents=True, exist_ok=True)
+        key_pem = keys.generate_private_key_pem()
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        key_path.write_bytes(key_pem)
+        key_path.chmod(0o600)
+        cert_path.write_bytes(keys.make_server_certificate(key_pem, SERVER_HOSTS, start))
+    return cert_path, key_path
+
+
+def client_ca_bundle(data_dir: Path, merchants: Iterable[Merchant]) -> Path:
+    """The merchants' API certificates, which the server accepts as client certificates."""
+    path = data_dir / "tls" / "clients.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(m.merchant_cert_pem for m in merchants))
+    return path
+
+
+def uvicorn_options(data_dir: Path, merchants: Iterable[Merchant]) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run`` in TLS mode."""
+    cert, key = server_material(data_dir)
+    return {
+        "ssl_certfile": str(cert),
+        "ssl_keyfile": str(key),
+        "ssl_ca_certs": str(client_ca_bundle(data_dir, merchants)),
+        "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+        "http": ClientCertificateProtocol,
+    }
+
+
+class ClientCertificateProtocol(H11Protocol):
+    """uvicorn's h11 protocol, plus the ASGI TLS extension (``scope["extensions"]["tls"]``) carrying
+    the client certificate the connection presented: uvicorn itself does not expose it."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der: bytes | None = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        chain = [] if der is None else [_pem(der)]
+        inner = self.app
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                extensions = dict(scope.get("extensions") or {})
+                extensions["tls"] = {"client_cert_chain": chain, "client_cert_error": None}
+                scope["extensions"] = extensions
+            await inner(scope, receive, send)
+
+        self.app = app
+
+
+def _pem(der: bytes) -> str:
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def client_certificate(scope: Scope) -> bytes | None:
+    """The PEM certificate the client presented, or None (no TLS, or no certificate)."""
+    tls = (scope.get("extensions") or {}).get("tls")
+    if not tls or not tls.get("client_cert_chain"):
+        return None
+    first: str = tls["client_cert_chain"][0]
+    return first.encode()
+
+
+def presented_by(scope: Scope, merchant: Merchant) -> bool:
+    """Whether the connection presented ``merchant``'s API certificate (compared as certificates)."""
+    pem = client_certificate(scope)
+    if pem is None:
+        return False
+    presented = x509.load_pem_x509_certificate(pem)
+    return presented == x509.load_pem_x509_certificate(merchant.merchant_cert_pem)
