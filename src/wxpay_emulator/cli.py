@@ -62,6 +62,14 @@ def serve(
     notify_time_scale: Annotated[
         float | None, typer.Option(envvar="WXPAY_EMULATOR_NOTIFY_TIME_SCALE", help="scales retry delays")
     ] = None,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            envvar="WXPAY_EMULATOR_TLS",
+            help="HTTPS; /secapi/ then requires the merchant's API certificate",
+        ),
+    ] = None,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
     import uvicorn
@@ -75,9 +83,10 @@ def serve(
         data_dir=data_dir,
         database_url=database_url,
         notify_time_scale=notify_time_scale,
+        tls=tls,
     )
     merchants = _ensure_default_merchant(settings)
-    base_url = f"http://{settings.host}:{settings.port}"
+    base_url = f"{'https' if settings.tls else 'http'}://{settings.host}:{settings.port}"
     first = merchants[0]
     folder = (settings.data_dir / "merchants" / first.mchid).resolve()
     console.print(f"[bold]wxpay-emulator[/bold] on {base_url}  (store: {settings.resolved_database_url()})")
@@ -86,7 +95,15 @@ def serve(
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    options: dict[str, Any] = {}
+    if settings.tls:
+        from wxpay_emulator.tls import uvicorn_options
+
+        options = uvicorn_options(settings.data_dir, merchants)
+        server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
+        console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **options)
 
 
 @merchant_app.command("create")

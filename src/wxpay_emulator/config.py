@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     dispatcher_poll_seconds: float = 0.2
     # Refuse APIv3 requests whose timestamp is further than this from the real clock.
     max_clock_skew_seconds: int = 300
+    # HTTPS with client certificates; /secapi/ then requires the merchant's API certificate (tls.py).
+    tls: bool = False
 
     def resolved_database_url(self) -> str:
         url = self.database_url

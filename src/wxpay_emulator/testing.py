@@ -41,12 +41,14 @@ class EmulatorProcess:
         port: int | None = None,
         database_url: str | None = None,
         env: Mapping[str, str] | None = None,
+        tls: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.database_url = database_url
         self.env = dict(env or {})
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir / f"emulator-{self.port}.log"
 
@@ -58,6 +60,8 @@ class EmulatorProcess:
                "--data-dir", str(self.data_dir)]  # fmt: skip
         if self.database_url:
             cmd += ["--database-url", self.database_url]
+        if self.tls:
+            cmd += ["--tls"]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
@@ -66,13 +70,24 @@ class EmulatorProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"emulator exited with {self.proc.returncode}: {self.log()}")
             try:
-                if httpx.get(self.url + "/emulator/v1/health", timeout=1, trust_env=False).status_code == 200:
+                health = httpx.get(self.url + "/emulator/v1/health", timeout=1, **self.http_options())
+                if health.status_code == 200:
                     return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):  # not listening yet, or (TLS) its certificate not yet written
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"emulator did not start within {STARTUP_TIMEOUT}s: {self.log()}")
+
+    @property
+    def server_certificate(self) -> Path:
+        """In TLS mode: the emulator's HTTPS certificate, to trust in clients (``verify=``)."""
+        return self.data_dir / "tls" / "server.pem"
+
+    def http_options(self) -> dict[str, Any]:
+        """httpx keyword arguments for talking to this emulator (loopback only; its TLS certificate)."""
+        verify: Any = str(self.server_certificate) if self.tls else True
+        return {"trust_env": False, "verify": verify}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -97,7 +112,8 @@ class EmulatorProcess:
     def merchant(self, mchid: str | None = None) -> dict[str, Any]:
         """merchant.json of ``mchid`` (default: the first merchant) with its PEM files read in."""
         if mchid is None:
-            mchid = httpx.get(self.url + "/emulator/v1/merchants", trust_env=False).json()["data"][0]["mchid"]
+            found = httpx.get(self.url + "/emulator/v1/merchants", **self.http_options())
+            mchid = found.json()["data"][0]["mchid"]
         folder = self.data_dir / "merchants" / str(mchid)
         info: dict[str, Any] = json.loads((folder / "merchant.json").read_text(encoding="utf-8"))
         info["folder"] = str(folder)
@@ -106,7 +122,9 @@ class EmulatorProcess:
         return info
 
     def create_merchant(self, **body: Any) -> dict[str, Any]:
-        response = httpx.post(self.url + "/emulator/v1/merchants", json=body, trust_env=False, timeout=30)
+        response = httpx.post(
+            self.url + "/emulator/v1/merchants", json=body, timeout=30, **self.http_options()
+        )
         response.raise_for_status()
         return self.merchant(response.json()["mchid"])
 
@@ -118,8 +136,9 @@ def run_emulator(
     port: int | None = None,
     database_url: str | None = None,
     env: Mapping[str, str] | None = None,
+    tls: bool = False,
 ) -> Iterator[EmulatorProcess]:
-    emu = EmulatorProcess(data_dir, port, database_url, env)
+    emu = EmulatorProcess(data_dir, port, database_url, env, tls)
     emu.start()
     try:
         yield emu
