@@ -15,6 +15,9 @@ from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.shapes import register, shape_of
+from wxpay_emulator.api.v2 import routes as v2_routes
+from wxpay_emulator.api.v2.errors import V2Error
+from wxpay_emulator.api.v2.shape import SHAPE as V2_SHAPE
 from wxpay_emulator.api.v3 import combine as v3_combine_routes
 from wxpay_emulator.api.v3 import partner as v3_partner_routes
 from wxpay_emulator.api.v3 import routes as v3_routes
@@ -29,6 +32,7 @@ from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
+from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer
 from wxpay_emulator.storage.db import Store, migrate
 
 log = logging.getLogger("wxpay_emulator")
@@ -37,7 +41,7 @@ DEFAULT_MCHID = "1900000001"
 DEFAULT_APPID = "wxd678efh567hg6787"
 
 # Each family shapes the answers the framework makes on its paths (api/shapes.py).
-for _shape in (V3_SHAPE,):
+for _shape in (V3_SHAPE, V2_SHAPE):
     register(_shape)
 
 
@@ -52,7 +56,7 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
     ids = ids or Ids()
     return Domain(
         store,
-        {"v3": v3_payment_renderer(ids)},
+        {"v3": v3_payment_renderer(ids), "v2": v2_payment_renderer(ids)},
         v3_combine_renderer(ids),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
@@ -88,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.faults = Faults()
     app.include_router(emulator_routes.router)
     app.include_router(pages.router)
+    app.include_router(v2_routes.router)
     app.include_router(v3_partner_routes.router)
     app.include_router(v3_combine_routes.router)
     app.include_router(v3_routes.router)  # last: it ends with the catch-all for unknown /v3 paths
@@ -95,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(V3Error)
     async def v3_error(request: Request, exc: V3Error) -> Response:
         return signed_response(request, exc.status, body_of(exc))
+
+    app.add_exception_handler(V2Error, v2_routes.v2_error)  # type: ignore[arg-type]
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

@@ -71,7 +71,9 @@ class Receiver:
     """A real HTTP server standing in for the merchant's notify_url.
 
     Answers come from ``statuses`` in order (an entry may be ``(status, delay_seconds)``), then
-    ``then``. Requests to a path other than this receiver's own token are answered 404 and kept apart
+    ``then``. The body is APIv3's JSON unless ``reply`` is set: it maps the status to (content type,
+    body), for the families whose acknowledgement is in the body (v2 XML, cloud errcode JSON).
+    Requests to a path other than this receiver's own token are answered 404 and kept apart
     in ``stray``, so a retry meant for an earlier test can never be counted by a later one.
     """
 
@@ -82,6 +84,7 @@ class Receiver:
         self._plan: list[tuple[int, float]] = []
         self._then = 200
         self.token = secrets.token_hex(8)
+        self.reply: Callable[[int], tuple[str, bytes]] | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,16 +95,17 @@ class Receiver:
                 receiver._record(self.path, dict(self.headers.items()), body, status)
                 if delay:
                     time.sleep(delay)
-                payload = (
-                    b""
-                    if status == 204
-                    else json.dumps(
-                        {"code": "SUCCESS" if status < 300 else "FAIL", "message": "e2e"}
-                    ).encode()
-                )
+                content_type = "application/json"
+                if receiver.reply is not None:
+                    content_type, payload = receiver.reply(status)
+                elif status == 204:
+                    payload = b""
+                else:
+                    code = "SUCCESS" if status < 300 else "FAIL"
+                    payload = json.dumps({"code": code, "message": "e2e"}).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -31,3 +31,9 @@ def sign(params: Mapping[str, str], api_key: str, sign_type: str = MD5) -> str:
 def verify(params: Mapping[str, str], api_key: str, signature: str, sign_type: str = MD5) -> None:
     if not hmac.compare_digest(sign(params, api_key, sign_type), signature.upper()):
         raise CryptoError("sign does not match")
+
+
+def sandbox_key(api_key: str) -> str:
+    """The simulation system's signing key of a merchant (what ``getsignkey`` answers): 32 hex
+    characters derived from its API key, so it is the same after a restart."""
+    return hmac.new(api_key.encode(), b"sandbox_signkey", hashlib.sha256).hexdigest()[:32]

@@ -187,6 +187,11 @@ class OrderService:
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
         return order
 
+    def existing(self, mchid: str, out_trade_no: str) -> Order | None:
+        """The order of ``mchid`` with this number, whichever family placed it (or None)."""
+        with self.store.transaction() as conn:
+            return OrderRepo(conn).by_out_trade_no(mchid, out_trade_no)
+
     def by_prepay_id(self, prepay_id: str) -> Order:
         with self.store.transaction() as conn:
             order = OrderRepo(conn).by_prepay_id(prepay_id)

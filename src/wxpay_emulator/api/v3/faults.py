@@ -57,6 +57,14 @@ OPERATIONS = frozenset(
     }
 )
 
+# APIv2 operations answer a signed result_code=FAIL with one of these err_codes (api/v2/common.py).
+V2_OPERATIONS = frozenset(
+    {"v2.unifiedorder", "v2.orderquery", "v2.closeorder", "v2.refund", "v2.refundquery"}
+)
+V2_FAULT_CODES = frozenset(
+    {"SYSTEMERROR", "NOTENOUGH", "NOAUTH", "INVALID_REQUEST", "FREQUENCY_LIMITED", "BIZERR_NEED_RETRY"}
+)
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -70,9 +78,13 @@ class Faults:
         self._lock = threading.Lock()
 
     def arm(self, operation: str, code: str, count: int, message: str | None = None) -> None:
-        if operation not in OPERATIONS:
-            raise ValueError(f"unknown operation {operation!r}; one of {sorted(OPERATIONS)}")
-        if code not in FAULT_STATUS:
+        if operation in V2_OPERATIONS:
+            if code not in V2_FAULT_CODES:
+                raise ValueError(f"unknown code {code!r}; one of {sorted(V2_FAULT_CODES)}")
+        elif operation not in OPERATIONS:
+            every = sorted(OPERATIONS | V2_OPERATIONS)
+            raise ValueError(f"unknown operation {operation!r}; one of {every}")
+        elif code not in FAULT_STATUS:
             raise ValueError(f"unknown code {code!r}; one of {sorted(FAULT_STATUS)}")
         fault = Fault(code, message or f"{code} (injected by wxpay-emulator)")
         with self._lock:
@@ -86,10 +98,14 @@ class Faults:
         with self._lock:
             self._queues.clear()
 
-    def take(self, operation: str) -> None:
-        """Raise the next armed fault of ``operation``, if any."""
+    def pop(self, operation: str) -> Fault | None:
+        """The next armed fault of ``operation``, taken off its queue."""
         with self._lock:
             queue = self._queues.get(operation)
-            fault = queue.popleft() if queue else None
+            return queue.popleft() if queue else None
+
+    def take(self, operation: str) -> None:
+        """Raise the next armed fault of an APIv3 ``operation``, if any."""
+        fault = self.pop(operation)
         if fault is not None:
             raise V3Error(FAULT_STATUS[fault.code], fault.code, fault.message)

@@ -1,0 +1,1 @@
+"""APIv2: the XML API (``/pay/...``, ``/secapi/...``) and its simulation prefixes."""

@@ -1,0 +1,72 @@
+"""APIv2's error codes: seed 001's table (and the query/close codes of the same API), and the one map
+from domain codes to them.
+
+A v2 answer fails in one of two ways. Before the caller is known and its ``sign`` checked, the answer is
+``return_code=FAIL`` with ``return_msg`` and no signature: the emulator adds ``err_code`` and
+``err_code_des`` to it so that a client can tell SIGNERROR from XML_FORMAT_ERROR without reading Chinese
+prose. After that, a business failure is ``return_code=SUCCESS``, ``result_code=FAIL`` with
+``err_code``/``err_code_des``, signed like every successful answer.
+"""
+
+from __future__ import annotations
+
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+
+# err_code -> err_code_des (seed 001's 描述 column; ORDERNOTEXIST from the query and close pages).
+DESCRIPTIONS: dict[str, str] = {
+    "INVALID_REQUEST": "参数错误",
+    "NOAUTH": "商户无此接口权限",
+    "NOTENOUGH": "余额不足",
+    "ORDERPAID": "商户订单已支付",
+    "ORDERCLOSED": "订单已关闭",
+    "SYSTEMERROR": "系统错误",
+    "APPID_NOT_EXIST": "APPID不存在",
+    "MCHID_NOT_EXIST": "MCHID不存在",
+    "APPID_MCHID_NOT_MATCH": "appid和mch_id不匹配",
+    "LACK_PARAMS": "缺少参数",
+    "OUT_TRADE_NO_USED": "商户订单号重复",
+    "SIGNERROR": "签名错误",
+    "XML_FORMAT_ERROR": "XML格式错误",
+    "REQUIRE_POST_METHOD": "请使用post方法",
+    "POST_DATA_EMPTY": "post数据为空",
+    "NOT_UTF8": "编码格式错误",
+    "ORDERNOTEXIST": "此交易订单号不存在",
+}
+
+_FROM_DOMAIN: dict[ErrorCode, str] = {
+    ErrorCode.PARAM_ERROR: "INVALID_REQUEST",
+    ErrorCode.INVALID_REQUEST: "INVALID_REQUEST",
+    ErrorCode.SIGN_ERROR: "SIGNERROR",
+    ErrorCode.MCH_NOT_EXISTS: "MCHID_NOT_EXIST",
+    ErrorCode.APPID_MCHID_NOT_MATCH: "APPID_MCHID_NOT_MATCH",
+    # The domain's "same out_trade_no, different parameters": seed 001 names that INVALID_REQUEST
+    # (订单重入时,要求参数值与原请求一致). OUT_TRADE_NO_USED is answered by the route for a number
+    # already taken by another API family's order.
+    ErrorCode.OUT_TRADE_NO_USED: "INVALID_REQUEST",
+    ErrorCode.ORDER_NOT_EXIST: "ORDERNOTEXIST",
+    ErrorCode.ORDER_PAID: "ORDERPAID",
+    ErrorCode.ORDER_CLOSED: "ORDERCLOSED",
+    ErrorCode.ORDER_EXPIRED: "ORDERCLOSED",
+    ErrorCode.ORDER_NOT_PAYABLE: "INVALID_REQUEST",
+    ErrorCode.NOT_ENOUGH: "NOTENOUGH",
+    ErrorCode.NO_AUTH: "NOAUTH",
+}
+
+
+class V2Error(Exception):
+    """An APIv2 failure. ``protocol``: answered as return_code=FAIL (unsigned), else as a signed
+    result_code=FAIL."""
+
+    def __init__(self, code: str, message: str | None = None, *, protocol: bool = False) -> None:
+        self.code = code
+        self.message = message or DESCRIPTIONS.get(code, code)
+        self.protocol = protocol
+        super().__init__(self.message)
+
+
+def protocol_error(code: str, message: str | None = None) -> V2Error:
+    return V2Error(code, message, protocol=True)
+
+
+def from_domain(err: DomainError) -> V2Error:
+    return V2Error(_FROM_DOMAIN.get(err.code, "SYSTEMERROR"), err.message)

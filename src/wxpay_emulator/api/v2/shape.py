@@ -1,0 +1,42 @@
+"""APIv2's :class:`~wxpay_emulator.api.shapes.Shape`: framework-made answers as v2 XML (HTTP 200,
+``return_code=FAIL``), as WeChat answers anything it cannot serve."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from wxpay_emulator.api.shapes import Shape
+from wxpay_emulator.api.v2.common import error_response
+from wxpay_emulator.api.v2.errors import V2Error, from_domain, protocol_error
+from wxpay_emulator.domain.errors import DomainError
+
+
+def _domain_error(request: Request, exc: DomainError) -> Response:
+    return error_response(request, from_domain(exc))
+
+
+def _http_error(request: Request, status: int, _detail: str) -> Response:
+    response = error_response(
+        request, protocol_error("INVALID_REQUEST", f"接口地址不存在: {request.url.path}")
+    )
+    response.status_code = status
+    return response
+
+
+def _bad_request(request: Request, message: str) -> Response:
+    return error_response(request, protocol_error("INVALID_REQUEST", message))
+
+
+def _system_error(request: Request) -> Response:
+    return error_response(request, V2Error("SYSTEMERROR", "系统错误", protocol=True))
+
+
+SHAPE = Shape(
+    "v2",
+    ("/pay/", "/secapi/", "/sandboxnew/", "/xdc/"),
+    _domain_error,
+    _http_error,
+    _bad_request,
+    _system_error,
+)

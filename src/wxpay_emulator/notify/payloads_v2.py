@@ -1,0 +1,35 @@
+"""APIv2 notification bodies: the payment result XML, signed with the order's sign_type and the key of
+the merchant that receives it (its sandbox key for orders placed in the simulation system)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from wxpay_emulator.api.v2 import render
+from wxpay_emulator.crypto import v2_sign
+from wxpay_emulator.domain.models import Merchant, Order
+from wxpay_emulator.domain.notifications import PaymentRenderer, RenderedNotification
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.wire import v2 as wire
+
+
+def signing_key(merchant: Merchant, order: Order) -> str:
+    return v2_sign.sandbox_key(merchant.api_key) if render.is_sandbox(order) else merchant.api_key
+
+
+def signed_xml(fields: dict[str, wire.Value | None], key: str, sign_type: str) -> str:
+    """The fields with ``sign`` placed in alphabetical order among them (as WeChat sends them)."""
+    sign = v2_sign.sign(wire.text_fields(fields), key, sign_type)
+    ordered = dict(sorted({**fields, "sign": sign}.items()))
+    return wire.render(ordered).decode()
+
+
+def v2_payment_renderer(ids: Ids) -> PaymentRenderer:
+    def render_payment(
+        merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification:
+        fields = render.payment_result(order, ids.nonce(32))
+        body = signed_xml(fields, signing_key(merchant, order), render.sign_type_of(order))
+        return RenderedNotification("TRANSACTION.SUCCESS", body)
+
+    return render_payment
