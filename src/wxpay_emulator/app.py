@@ -11,9 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wxpay_emulator.api.emulator import people as emulator_people
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
+from wxpay_emulator.api.miniprogram import routes as miniprogram_routes
+from wxpay_emulator.api.miniprogram.shape import SHAPE as MINIPROGRAM_SHAPE
 from wxpay_emulator.api.shapes import register, shape_of
 from wxpay_emulator.api.v2 import routes as v2_routes
 from wxpay_emulator.api.v2.errors import V2Error
@@ -41,7 +44,7 @@ DEFAULT_MCHID = "1900000001"
 DEFAULT_APPID = "wxd678efh567hg6787"
 
 # Each family shapes the answers the framework makes on its paths (api/shapes.py).
-for _shape in (V3_SHAPE, V2_SHAPE):
+for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE):
     register(_shape)
 
 
@@ -91,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = dispatcher
     app.state.faults = Faults()
     app.include_router(emulator_routes.router)
+    app.include_router(emulator_people.router)
+    app.include_router(miniprogram_routes.router)
     app.include_router(pages.router)
     app.include_router(v2_routes.router)
     app.include_router(v3_partner_routes.router)

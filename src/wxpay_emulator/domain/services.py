@@ -12,6 +12,7 @@ from wxpay_emulator.domain.cloud import CloudEndpointService
 from wxpay_emulator.domain.combine import CombineService
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
+from wxpay_emulator.domain.miniprogram import MiniProgramService
 from wxpay_emulator.domain.models import CombineOrder, Order, PaymentResult
 from wxpay_emulator.domain.notifications import CombineRenderer, NotificationService, PaymentRenderer
 from wxpay_emulator.domain.orders import OrderService
@@ -39,6 +40,7 @@ class Domain:
         self.ids = ids or Ids()
         self.merchants = MerchantService(store, self.clock, self.ids)
         self.cloud = CloudEndpointService(store)
+        self.miniprogram = MiniProgramService(store, self.clock, self.ids)
         self.notifications = NotificationService(
             store,
             self.clock,

@@ -226,7 +226,11 @@ async def merchants(request: Request) -> dict[str, Any]:
 @router.get("/merchants/{mchid}")
 async def merchant(mchid: str, request: Request) -> dict[str, Any]:
     m = await call(request, domain_of(request).merchants.get, mchid)
-    return merchant_json(m, _data_dir(request) / "merchants" / m.mchid)
+    info = merchant_json(m, _data_dir(request) / "merchants" / m.mchid)
+    # The AppSecret of each bound app: what /cgi-bin/token asks for (domain/miniprogram.py).
+    apps = await call(request, domain_of(request).miniprogram.apps_of, m)
+    info["apps"] = [{"appid": a.appid, "secret": a.secret, "open_account": a.open_account} for a in apps]
+    return info
 
 
 @router.post("/merchants", status_code=201)

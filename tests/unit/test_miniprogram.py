@@ -1,0 +1,209 @@
+"""Mini Program domain (seed 000): apps, access tokens, users, getPaidUnionid; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from wxpay_emulator.app import build_domain
+from wxpay_emulator.config import Settings
+from wxpay_emulator.domain.miniprogram import MiniProgramError, openid_for, unionid_for
+from wxpay_emulator.domain.models import Merchant, Order, OrderDraft, PaymentResult
+from wxpay_emulator.domain.services import Domain
+
+OPENID_SHAPE = re.compile(r"^o[0-9A-Za-z_-]{27}$")
+
+
+def errcode(exc: pytest.ExceptionInfo[MiniProgramError]) -> int:
+    return exc.value.errcode
+
+
+def paid_order(
+    domain: Domain, m: Merchant, out_trade_no: str, openid: str, appid: str | None = None
+) -> Order:
+    draft = OrderDraft(
+        mchid=m.mchid,
+        appid=appid or m.appid,
+        out_trade_no=out_trade_no,
+        trade_type="JSAPI",
+        description="QQ公仔",
+        total=100,
+        currency="CNY",
+        notify_url="http://127.0.0.1:1/notify",
+        family="v3",
+        payer_openid=openid,
+    )
+    domain.orders.place(draft)
+    return domain.orders.pay(result=PaymentResult.SUCCESS, mchid=m.mchid, out_trade_no=out_trade_no)
+
+
+def token_for(domain: Domain, appid: str) -> str:
+    app = domain.miniprogram.app(appid)
+    assert app is not None
+    return domain.miniprogram.issue_token("client_credential", appid, app.secret).access_token
+
+
+def test_bound_apps_get_stable_hex_secrets_and_the_merchants_open_account(
+    domain: Domain, merchant: Merchant, settings: Settings
+) -> None:
+    apps = domain.miniprogram.apps_of(merchant)
+    assert [a.appid for a in apps] == [merchant.appid, *merchant.appids]
+    own = apps[0]
+    assert re.fullmatch(r"[0-9a-f]{32}", own.secret)
+    assert own.open_account == f"open_{merchant.mchid}"
+    assert {a.appid for a in domain.miniprogram.apps()} >= {merchant.appid, *merchant.appids}
+    assert domain.miniprogram.app("wxnotboundanywhere") is None
+    # A second process on the same store (a restart) sees the same secret.
+    again = build_domain(domain.store, settings)
+    assert again.miniprogram.app(merchant.appid) == own
+
+
+def test_put_app_creates_changes_and_unbinds(domain: Domain, merchant: Merchant) -> None:
+    made = domain.miniprogram.put_app("wxstandalone0001", secret="abc123")
+    assert (made.secret, made.open_account) == ("abc123", "open_wxstandalone0001")
+    changed = domain.miniprogram.put_app(merchant.appid, open_account=None)
+    assert changed.open_account is None and re.fullmatch(r"[0-9a-f]{32}", changed.secret)
+    kept = domain.miniprogram.put_app(merchant.appid, secret="s3cr3t")
+    assert (kept.secret, kept.open_account) == ("s3cr3t", None)
+
+
+def test_token_errors(domain: Domain, merchant: Merchant) -> None:
+    mp = domain.miniprogram
+    secret = mp.apps_of(merchant)[0].secret
+    cases = [
+        (("authorization_code", merchant.appid, secret), 40002),
+        ((None, merchant.appid, secret), 40002),
+        (("client_credential", None, secret), 41002),
+        (("client_credential", "", secret), 41002),
+        (("client_credential", merchant.appid, None), 41004),
+        (("client_credential", "wxunknown", secret), 40013),
+        (("client_credential", merchant.appid, secret[::-1]), 40125),
+    ]
+    for args, code in cases:
+        with pytest.raises(MiniProgramError) as info:
+            mp.issue_token(*args)
+        assert errcode(info) == code, args
+    with pytest.raises(MiniProgramError) as info:
+        mp.stable_token("client_credential", merchant.appid, "wrong")
+    assert errcode(info) == 40125
+
+
+def test_new_token_leaves_the_previous_valid_five_minutes_and_tokens_expire(
+    domain: Domain, merchant: Merchant
+) -> None:
+    mp = domain.miniprogram
+    first = token_for(domain, merchant.appid)
+    second = token_for(domain, merchant.appid)
+    assert first != second and len(first) > 100
+    assert mp.token_app(first) == mp.token_app(second) == merchant.appid
+    domain.advance_clock(301)
+    with pytest.raises(MiniProgramError) as info:
+        mp.token_app(first)
+    assert errcode(info) == 40001
+    assert mp.token_app(second) == merchant.appid
+    domain.advance_clock(7200 - 301)
+    with pytest.raises(MiniProgramError) as info:
+        mp.token_app(second)
+    assert errcode(info) == 40001
+    for missing in (None, ""):
+        with pytest.raises(MiniProgramError) as info:
+            mp.token_app(missing)
+        assert errcode(info) == 41001
+
+
+def test_stable_token_is_reused_until_forced(domain: Domain, merchant: Merchant) -> None:
+    mp = domain.miniprogram
+    secret = mp.apps_of(merchant)[0].secret
+    first = mp.stable_token("client_credential", merchant.appid, secret)
+    assert first.expires_in == 7200
+    domain.advance_clock(100)
+    again = mp.stable_token("client_credential", merchant.appid, secret)
+    assert again.access_token == first.access_token and 7098 <= again.expires_in <= 7100
+    # /cgi-bin/token does not touch the stable token.
+    token_for(domain, merchant.appid)
+    assert mp.token_app(first.access_token) == merchant.appid
+    forced = mp.stable_token("client_credential", merchant.appid, secret, force_refresh=True)
+    assert forced.access_token != first.access_token and forced.expires_in == 7200
+    with pytest.raises(MiniProgramError):
+        mp.token_app(first.access_token)
+    domain.advance_clock(7200)
+    renewed = mp.stable_token("client_credential", merchant.appid, secret)
+    assert renewed.access_token != forced.access_token and renewed.expires_in == 7200
+
+
+def test_users_have_one_openid_per_app_and_one_unionid_per_open_account(
+    domain: Domain, merchant: Merchant
+) -> None:
+    mp = domain.miniprogram
+    other = merchant.appids[0]
+    user = mp.create_user([merchant.appid, other, "wxnoapp"])
+    assert set(user.openids) == {merchant.appid, other, "wxnoapp"}
+    assert all(OPENID_SHAPE.match(o) for o in user.openids.values())
+    assert len(set(user.openids.values())) == 3
+    assert user.openids[merchant.appid] == openid_for(user.user_id, merchant.appid)
+    unionid = user.unionids[f"open_{merchant.mchid}"]
+    assert OPENID_SHAPE.match(unionid) and unionid == unionid_for(user.user_id, f"open_{merchant.mchid}")
+    assert mp.user(user.user_id) == user
+    assert mp.user("u_nobody") is None
+
+
+def test_paid_unionid_within_five_minutes_by_both_lookups(domain: Domain, merchant: Merchant) -> None:
+    mp = domain.miniprogram
+    user = mp.create_user([merchant.appid])
+    openid = user.openids[merchant.appid]
+    order = paid_order(domain, merchant, "MP0001", openid)
+    token = token_for(domain, merchant.appid)
+    expected = user.unionids[f"open_{merchant.mchid}"]
+    assert mp.paid_unionid(token, openid, transaction_id=order.transaction_id) == expected
+    assert mp.paid_unionid(token, openid, mch_id=merchant.mchid, out_trade_no="MP0001") == expected
+    domain.advance_clock(301)
+    with pytest.raises(MiniProgramError) as info:
+        mp.paid_unionid(token, openid, transaction_id=order.transaction_id)
+    assert errcode(info) == 89300
+
+
+def test_paid_unionid_errors(domain: Domain, merchant: Merchant) -> None:
+    mp = domain.miniprogram
+    stranger = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"  # an openid the merchant made up: a user on first sight
+    order = paid_order(domain, merchant, "MP0002", stranger)
+    unpaid = domain.orders.place(
+        OrderDraft(
+            mchid=merchant.mchid,
+            appid=merchant.appid,
+            out_trade_no="MP0003",
+            trade_type="JSAPI",
+            description="x",
+            total=1,
+            currency="CNY",
+            notify_url="http://127.0.0.1:1/notify",
+            family="v3",
+            payer_openid=stranger,
+        )
+    )
+    other_user = mp.create_user([merchant.appid]).openids[merchant.appid]
+    token = token_for(domain, merchant.appid)
+    tx = order.transaction_id
+
+    def code(*args: str | None, **kw: str | None) -> int:
+        with pytest.raises(MiniProgramError) as info:
+            mp.paid_unionid(*args, **kw)
+        return errcode(info)
+
+    assert code(None, stranger, transaction_id=tx) == 41001
+    assert code("nosuchtoken", stranger, transaction_id=tx) == 40001
+    assert code(token, None, transaction_id=tx) == 40003
+    assert code(token, "oNeverSeenInThisAppxxxxxxxxx", transaction_id=tx) == 40003
+    assert code(token, other_user, transaction_id=tx) == 89300  # paid by someone else
+    assert code(token, stranger, transaction_id="4200000000000000000000000000") == 89300
+    assert code(token, stranger, mch_id=merchant.mchid, out_trade_no=unpaid.out_trade_no) == 89300
+    assert code(token, stranger) == 89300  # neither lookup given
+    # The stranger's openid became a user: the same unionid every time.
+    first = mp.paid_unionid(token, stranger, transaction_id=tx)
+    assert mp.paid_unionid(token, stranger, mch_id=merchant.mchid, out_trade_no="MP0002") == first
+    # Another app of the merchant sees nothing of this order.
+    other_token = token_for(domain, merchant.appids[0])
+    assert code(other_token, stranger, transaction_id=tx) == 40003
+    # Unbound from the open platform: 89002.
+    mp.put_app(merchant.appid, open_account=None)
+    assert code(token, stranger, transaction_id=tx) == 89002
