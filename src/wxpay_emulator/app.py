@@ -11,6 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wxpay_emulator.api.cloud import ensure_cloud_provider
+from wxpay_emulator.api.cloud import routes as cloud_routes
+from wxpay_emulator.api.cloud.shape import SHAPES as CLOUD_SHAPES
+from wxpay_emulator.api.emulator import cloud as emulator_cloud
 from wxpay_emulator.api.emulator import people as emulator_people
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
@@ -35,6 +39,7 @@ from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
+from wxpay_emulator.notify.payloads_cloud import cloud_renderers
 from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer
 from wxpay_emulator.storage.db import Store, migrate
 
@@ -44,7 +49,7 @@ DEFAULT_MCHID = "1900000001"
 DEFAULT_APPID = "wxd678efh567hg6787"
 
 # Each family shapes the answers the framework makes on its paths (api/shapes.py).
-for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE):
+for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE, *CLOUD_SHAPES):
     register(_shape)
 
 
@@ -59,7 +64,7 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
     ids = ids or Ids()
     return Domain(
         store,
-        {"v3": v3_payment_renderer(ids), "v2": v2_payment_renderer(ids)},
+        {"v3": v3_payment_renderer(ids), "v2": v2_payment_renderer(ids), **cloud_renderers(ids)},
         v3_combine_renderer(ids),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_store(settings)
     domain = build_domain(store, settings)
+    ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
     dispatcher = Dispatcher(domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds)
     domain.notifications.on_enqueued = dispatcher.waker()
 
@@ -98,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(miniprogram_routes.router)
     app.include_router(pages.router)
     app.include_router(v2_routes.router)
+    app.include_router(cloud_routes.router)
+    app.include_router(emulator_cloud.router)
     app.include_router(v3_partner_routes.router)
     app.include_router(v3_combine_routes.router)
     app.include_router(v3_routes.router)  # last: it ends with the catch-all for unknown /v3 paths

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_clock_skew_seconds: int = 300
     # HTTPS with client certificates; /secapi/ then requires the merchant's API certificate (tls.py).
     tls: bool = False
+    # Cloud payments (/_/pay, /_/cloudpay): the calling Mini Program when a request has no X-WX-APPID.
+    cloud_appid: str = "wxd678efh567hg6787"
 
     def resolved_database_url(self) -> str:
         url = self.database_url

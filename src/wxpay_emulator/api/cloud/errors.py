@@ -1,0 +1,46 @@
+"""The cloud families' one table: domain code -> (``err_code``, ``err_code_des``) of seed 001's error
+list (the descriptions byte for byte). ORDERNOTEXIST, which seed 001 does not list, is v2 orderquery's.
+Codes no cloud operation raises (refunds) have no row and answer SYSTEMERROR.
+
+Business failures answer ``errcode`` 0 with ``respdata.result_code`` FAIL and these two fields; only a
+body that is not a JSON object (or a framework refusal) answers a non-zero ``errcode``.
+"""
+
+from __future__ import annotations
+
+from wxpay_emulator.domain.errors import ErrorCode
+
+CLOUD_ERRORS: dict[ErrorCode, tuple[str, str]] = {
+    ErrorCode.PARAM_ERROR: ("INVALID_REQUEST", "参数错误"),
+    ErrorCode.INVALID_REQUEST: ("INVALID_REQUEST", "参数错误"),
+    ErrorCode.SIGN_ERROR: ("SIGNERROR", "签名错误"),
+    ErrorCode.MCH_NOT_EXISTS: ("MCHID_NOT_EXIST", "MCHID不存在"),
+    ErrorCode.APPID_MCHID_NOT_MATCH: ("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"),
+    ErrorCode.OUT_TRADE_NO_USED: ("OUT_TRADE_NO_USED", "商户订单号重复"),
+    ErrorCode.ORDER_NOT_EXIST: ("ORDERNOTEXIST", "此交易订单号不存在"),
+    ErrorCode.ORDER_PAID: ("ORDERPAID", "商户订单已支付"),
+    ErrorCode.ORDER_CLOSED: ("ORDERCLOSED", "订单已关闭"),
+    # An order past its time_expire can no longer be paid or re-placed: closed, for the caller.
+    ErrorCode.ORDER_EXPIRED: ("ORDERCLOSED", "订单已关闭"),
+    ErrorCode.ORDER_NOT_PAYABLE: ("INVALID_REQUEST", "参数错误"),
+    ErrorCode.ILLEGAL_TRANSITION: ("INVALID_REQUEST", "参数错误"),
+    ErrorCode.NOT_ENOUGH: ("NOTENOUGH", "余额不足"),
+    ErrorCode.OPENID_MISMATCH: ("INVALID_REQUEST", "参数错误"),
+    ErrorCode.NOTIFICATION_NOT_FOUND: ("SYSTEMERROR", "系统错误"),
+    ErrorCode.MERCHANT_EXISTS: ("SYSTEMERROR", "系统错误"),
+    ErrorCode.NO_AUTH: ("NOAUTH", "商户无此接口权限"),
+    ErrorCode.CLOUD_ENDPOINT_NOT_FOUND: ("SYSTEMERROR", "系统错误"),
+}
+
+# Seed 001's descriptions of the codes the wire layer raises itself.
+DESCRIPTIONS = {
+    "LACK_PARAMS": "缺少参数",
+    "INVALID_REQUEST": "参数错误",
+    "POST_DATA_EMPTY": "post数据为空",
+    "NOT_UTF8": "编码格式错误",
+}
+
+
+def cloud_error(code: ErrorCode) -> tuple[str, str]:
+    """(err_code, err_code_des); a code added later without a row answers SYSTEMERROR, never a 500."""
+    return CLOUD_ERRORS.get(code, ("SYSTEMERROR", "系统错误"))

@@ -1,0 +1,194 @@
+"""Cloud payment wire shapes: cloud hosting ``/_/pay/*`` (seed 001, snake_case, the v2 names) and cloud
+functions ``CloudPay.*`` (seed 003, the same fields in camelCase).
+
+Requests are JSON objects. A body that is not a JSON object is refused in the ``errcode`` envelope;
+an empty body is the seed's ``POST_DATA_EMPTY``, one not in UTF-8 ``NOT_UTF8``, a missing required field
+``LACK_PARAMS`` and a field of the wrong type, length or value ``INVALID_REQUEST`` (all in
+``respdata``). Models are strict: ``"total_fee": "1"`` is INVALID_REQUEST.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from wxpay_emulator.wire.v3 import reject_nul
+
+LACK_PARAMS = "LACK_PARAMS"
+INVALID_REQUEST = "INVALID_REQUEST"
+POST_DATA_EMPTY = "POST_DATA_EMPTY"
+NOT_UTF8 = "NOT_UTF8"
+CHINA = dt.timezone(dt.timedelta(hours=8))
+TIME_FORMAT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss, Beijing time (seed 001's time_start / time_expire)
+
+S8 = Annotated[str, StringConstraints(min_length=1, max_length=8)]
+S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+S32 = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+S64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+S127 = Annotated[str, StringConstraints(min_length=1, max_length=127)]
+S128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Time14 = Annotated[str, StringConstraints(pattern=r"^\d{14}$")]
+OutTradeNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*@]{1,32}$")]
+TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+TotalFee = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class CloudBadRequest(Exception):
+    """A request the family refuses before the domain sees it. ``code`` None: not a JSON object
+    (the ``errcode`` envelope answers); else one of seed 001's codes above (``respdata`` answers)."""
+
+    def __init__(self, code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    _no_nul = field_validator("*", mode="after")(reject_nul)
+
+
+class _Camel(_Model):
+    """Seed 003: the same fields, camelCase (``subMchId``, ``totalFee``, ``envId`` ...)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, alias_generator=to_camel)
+
+
+class Container(_Model):
+    service: S64
+    path: S64
+
+
+class _UnifiedFields(_Model):
+    """Seed 001's parameter table, less the callback settings (which differ between the families)."""
+
+    sub_mch_id: S32
+    body: S128
+    out_trade_no: OutTradeNo
+    total_fee: TotalFee
+    spbill_create_ip: S64
+    env_id: S64
+    nonce_str: S32 | None = None
+    device_info: S32 | None = None
+    detail: Annotated[str, StringConstraints(max_length=6000)] | dict[str, Any] | None = None
+    attach: S127 | None = None
+    fee_type: Literal["CNY"] = "CNY"
+    time_start: Time14 | None = None
+    time_expire: Time14 | None = None
+    goods_tag: S32 | None = None
+    trade_type: Literal["JSAPI"] = "JSAPI"
+    limit_pay: Literal["no_credit"] | None = None
+    openid: S128 | None = None
+    sub_openid: S128 | None = None
+    receipt: Literal["Y"] | None = None
+    scene_info: Annotated[str, StringConstraints(max_length=256)] | dict[str, Any] | None = None
+
+    def extras(self) -> dict[str, Any]:
+        """What the order keeps as given (part of the re-entry fingerprint, as at WeChat)."""
+        keep = ("device_info", "detail", "time_start", "limit_pay", "receipt", "scene_info")
+        found = {k: getattr(self, k) for k in keep if getattr(self, k) is not None}
+        found["spbill_create_ip"] = self.spbill_create_ip
+        return found
+
+    def expire_at(self) -> dt.datetime | None:
+        return None if self.time_expire is None else parse_time(self.time_expire, "time_expire")
+
+
+class HostingUnifiedOrder(_UnifiedFields):
+    """``POST /_/pay/unifiedorder`` (seed 001): ``callback_type`` 1 names a cloud function
+    (``function_name``), 2 a container (``container{service, path}``), both in ``env_id``."""
+
+    callback_type: Literal[1, 2] | None = None
+    function_name: S64 | None = None
+    container: Container | None = None
+
+    def callback(self) -> tuple[Literal["function", "container"], str, str]:
+        """(kind, function name or service, container path); without callback_type, whichever is given."""
+        kind = self.callback_type or (2 if self.container is not None else 1)
+        if kind == 2:
+            if self.container is None:
+                raise CloudBadRequest(LACK_PARAMS, "container is required when callback_type is 2")
+            return "container", self.container.service, self.container.path
+        if self.function_name is None:
+            raise CloudBadRequest(LACK_PARAMS, "function_name (or container) is required")
+        return "function", self.function_name, ""
+
+
+class FunctionUnifiedOrder(_Camel, _UnifiedFields):
+    """``CloudPay.unifiedOrder`` (seed 003): the callback is always the cloud function ``functionName``
+    in ``envId``. The payer's openid may be left out (the caller's context supplies it at WeChat)."""
+
+    function_name: S64
+
+
+class HostingOrderRef(_Model):
+    """``/_/pay/queryorder`` and ``/_/pay/closeorder``: the order by out_trade_no or transaction_id."""
+
+    sub_mch_id: S32
+    out_trade_no: OutTradeNo | None = None
+    transaction_id: TransactionId | None = None
+    nonce_str: S32 | None = None
+
+
+class FunctionOrderRef(_Camel, HostingOrderRef):
+    """``CloudPay.queryOrder`` / ``CloudPay.closeOrder``: subMchId, outTradeNo or transactionId."""
+
+
+M = TypeVar("M", bound=_Model)
+
+
+def parse(model: type[M], raw: bytes) -> M:
+    """The request as ``model``, or CloudBadRequest (see the module docstring)."""
+    if not raw.strip():
+        raise CloudBadRequest(POST_DATA_EMPTY, "the body is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CloudBadRequest(NOT_UTF8, "the body is not UTF-8") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CloudBadRequest(None, f"invalid JSON body: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CloudBadRequest(None, "the body must be a JSON object")
+    data = {k: v for k, v in data.items() if v is not None}  # a null field is a missing one
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        raise _refusal(exc.errors()) from exc
+    if isinstance(parsed, HostingOrderRef) and parsed.out_trade_no is None and parsed.transaction_id is None:
+        name = "outTradeNo" if isinstance(parsed, FunctionOrderRef) else "out_trade_no"
+        raise CloudBadRequest(LACK_PARAMS, f"{name} or transaction_id is required")
+    return parsed
+
+
+def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
+    listed = list(errors)
+    missing = [e for e in listed if e.get("type") == "missing"]
+    first = (missing or listed)[0]
+    field = ".".join(str(p) for p in first.get("loc", ()))
+    return CloudBadRequest(LACK_PARAMS if missing else INVALID_REQUEST, f"{field}: {first.get('msg')}")
+
+
+def parse_time(text: str, field: str) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(dt.UTC)
+    except ValueError as exc:
+        raise CloudBadRequest(INVALID_REQUEST, f"{field}: not a yyyyMMddHHmmss time") from exc
+
+
+def format_time(moment: dt.datetime) -> str:
+    """``time_end`` and the like: yyyyMMddHHmmss in Beijing time."""
+    return moment.astimezone(CHINA).strftime(TIME_FORMAT)
+
+
+def camel_keys(fields: dict[str, Any]) -> dict[str, Any]:
+    """Seed 001's snake_case answer as seed 003 names it (``mch_id`` -> ``mchId``); nested objects such
+    as ``payment`` already carry wx.requestPayment's names and are kept."""
+    return {to_camel(k): v for k, v in fields.items()}
