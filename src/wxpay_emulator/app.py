@@ -16,17 +16,20 @@ from wxpay_emulator.api.cloud import routes as cloud_routes
 from wxpay_emulator.api.cloud.shape import SHAPES as CLOUD_SHAPES
 from wxpay_emulator.api.emulator import cloud as emulator_cloud
 from wxpay_emulator.api.emulator import people as emulator_people
+from wxpay_emulator.api.emulator import refunds as emulator_refunds
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.miniprogram import routes as miniprogram_routes
 from wxpay_emulator.api.miniprogram.shape import SHAPE as MINIPROGRAM_SHAPE
 from wxpay_emulator.api.shapes import register, shape_of
+from wxpay_emulator.api.v2 import refund as v2_refund_routes
 from wxpay_emulator.api.v2 import routes as v2_routes
 from wxpay_emulator.api.v2.errors import V2Error
 from wxpay_emulator.api.v2.shape import SHAPE as V2_SHAPE
 from wxpay_emulator.api.v3 import combine as v3_combine_routes
 from wxpay_emulator.api.v3 import partner as v3_partner_routes
+from wxpay_emulator.api.v3 import refund as v3_refund_routes
 from wxpay_emulator.api.v3 import routes as v3_routes
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.errors import V3Error, body_of
@@ -40,7 +43,8 @@ from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
 from wxpay_emulator.notify.payloads_cloud import cloud_renderers
-from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer
+from wxpay_emulator.notify.payloads_refund import v3_refund_renderer
+from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer, v2_refund_renderer
 from wxpay_emulator.storage.db import Store, migrate
 
 log = logging.getLogger("wxpay_emulator")
@@ -68,6 +72,8 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
         v3_combine_renderer(ids),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
+        refund_renderers={"v3": v3_refund_renderer(ids), "v2": v2_refund_renderer(ids)},
+        refund_delay_seconds=settings.refund_delay_seconds,
     )
 
 
@@ -104,8 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(miniprogram_routes.router)
     app.include_router(pages.router)
     app.include_router(v2_routes.router)
+    app.include_router(v2_refund_routes.router)
     app.include_router(cloud_routes.router)
     app.include_router(emulator_cloud.router)
+    app.include_router(emulator_refunds.router)
+    app.include_router(v3_refund_routes.router)
     app.include_router(v3_partner_routes.router)
     app.include_router(v3_combine_routes.router)
     app.include_router(v3_routes.router)  # last: it ends with the catch-all for unknown /v3 paths

@@ -206,7 +206,9 @@ def orders(
 ) -> None:
     """The orders of a running emulator, newest first."""
     data = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)["data"]
-    table = Table("mchid", "out_trade_no", "type", "total", "trade_state", "transaction_id", "created")
+    table = Table(
+        "mchid", "out_trade_no", "type", "total", "trade_state", "transaction_id", "refunds", "created"
+    )
     for o in data:
         t = o["transaction"]
         table.add_row(
@@ -216,9 +218,39 @@ def orders(
             str(t["amount"]["total"]),
             t["trade_state"],
             t.get("transaction_id", ""),
+            _refunds_cell(o.get("refunds", [])),
             o["created_at"],
         )
-    console.print(table)
+    # Piped (not a terminal), rich would squeeze the table into 80 columns and cut the identifiers.
+    (console if console.is_terminal else Console(width=240)).print(table)
+
+
+def _refunds_cell(refunds: list[dict[str, Any]]) -> str:
+    """One line per refund: out_refund_no, amount, status."""
+    return "\n".join(f"{r['out_refund_no']} {r['amount']['refund']} {r['status']}" for r in refunds)
+
+
+@app.command()
+def refund(
+    out_trade_no: str,
+    amount: Annotated[int, typer.Option("--amount", help="fen to refund", min=1)],
+    mchid: Annotated[str | None, typer.Option(help="default: the first merchant")] = None,
+    out_refund_no: Annotated[str | None, typer.Option("--out-refund-no", help="default: a new one")] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    url: Url = DEFAULT_URL,
+) -> None:
+    """Refund (part of) a paid order of a running emulator, as its merchant would."""
+    if mchid is None:
+        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+    body = {
+        "mchid": mchid,
+        "out_trade_no": out_trade_no,
+        "amount": amount,
+        "out_refund_no": out_refund_no,
+        "reason": reason,
+    }
+    data = _call("POST", url, "/emulator/v1/refunds", json={k: v for k, v in body.items() if v is not None})
+    console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 
 def main() -> None:

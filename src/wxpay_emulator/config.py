@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_clock_skew_seconds: int = 300
     # HTTPS with client certificates; /secapi/ then requires the merchant's API certificate (tls.py).
     tls: bool = False
+    # A new refund is PROCESSING for this long (business clock) before it succeeds by itself.
+    refund_delay_seconds: float = 5.0
     # Cloud payments (/_/pay, /_/cloudpay): the calling Mini Program when a request has no X-WX-APPID.
     cloud_appid: str = "wxd678efh567hg6787"
 

@@ -35,6 +35,11 @@ class Ids:
         """28 digits, shaped like WeChat's: ``4200`` + 6 digits + yyyymmdd + 10 digits."""
         return "4200" + self._digits(6) + now.astimezone(CHINA).strftime("%Y%m%d") + self._digits(10)
 
+    def refund_id(self, now: dt.datetime) -> str:
+        """29 digits, shaped like WeChat's ``50000000382019052709732678859``: ``50`` + 8 digits +
+        yyyymmdd + 11 digits."""
+        return "50" + self._digits(8) + now.astimezone(CHINA).strftime("%Y%m%d") + self._digits(11)
+
     def prepay_id(self, now: dt.datetime) -> str:
         """``wx`` + yyyymmddHHMMSS + 20 hex characters, 36 in all, like seed 004's example."""
         return "wx" + now.astimezone(CHINA).strftime("%Y%m%d%H%M%S") + self._chars("0123456789abcdef", 20)

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -86,7 +87,7 @@ class EmulatorProcess:
 
     def http_options(self) -> dict[str, Any]:
         """httpx keyword arguments for talking to this emulator (loopback only; its TLS certificate)."""
-        verify: Any = str(self.server_certificate) if self.tls else True
+        verify: Any = ssl.create_default_context(cafile=str(self.server_certificate)) if self.tls else True
         return {"trust_env": False, "verify": verify}
 
     def log(self) -> str:

@@ -238,7 +238,7 @@ def test_query_and_close_with_a_foreign_or_missing_mchid(
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/v3/refund/domestic/refunds/R0001"),
+        ("GET", "/v3/profitsharing/orders/P0001?sub_mchid=1900000109"),
         ("POST", "/v3/pay/transactions/codepay"),
         ("POST", "/v3/marketing/favor/users/o1/coupons"),
         ("DELETE", "/v3/pay/transactions/out-trade-no/X00001"),

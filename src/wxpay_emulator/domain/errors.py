@@ -24,6 +24,12 @@ class ErrorCode(StrEnum):
     MERCHANT_EXISTS = "MERCHANT_EXISTS"
     NO_AUTH = "NO_AUTH"
     CLOUD_ENDPOINT_NOT_FOUND = "CLOUD_ENDPOINT_NOT_FOUND"
+    # Refunds: the order (unknown, or not paid) or the refund is not there; over the refundable amount;
+    # out_refund_no reused with other parameters; paid more than 365 days ago.
+    RESOURCE_NOT_EXISTS = "RESOURCE_NOT_EXISTS"
+    REFUND_AMOUNT_EXCEEDED = "REFUND_AMOUNT_EXCEEDED"
+    OUT_REFUND_NO_USED = "OUT_REFUND_NO_USED"
+    REFUND_PERIOD_EXPIRED = "REFUND_PERIOD_EXPIRED"
 
 
 class DomainError(Exception):

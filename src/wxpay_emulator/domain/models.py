@@ -227,3 +227,75 @@ class DeliveryAttempt:
     response_body: str
     error: str | None
     duration_ms: float
+
+
+class RefundStatus(StrEnum):
+    """A refund's ``status`` (APIv3 ``refund_status`` in notifications)."""
+
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    ABNORMAL = "ABNORMAL"
+    CLOSED = "CLOSED"
+
+
+@dataclass(frozen=True)
+class RefundDraft:
+    """What a merchant asks for when it applies for a refund, in domain terms. ``mchid`` is the order's
+    merchant (the sub-merchant, for partner calls, with its provider ``sp_mchid``)."""
+
+    mchid: str
+    out_refund_no: str
+    refund: int
+    total: int
+    currency: str
+    family: str  # the API family (or "control") that asked
+    sp_mchid: str | None = None
+    transaction_id: str | None = None
+    out_trade_no: str | None = None
+    reason: str | None = None
+    notify_url: str | None = None
+    funds_account: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # amount.from, goods_detail ... as given
+
+    def fingerprint_fields(self, order_id: int) -> dict[str, Any]:
+        """What must be identical for a repeated out_refund_no to count as the same refund (the order
+        counts by identity, whether named by transaction_id or out_trade_no)."""
+        return {
+            "order_id": order_id,
+            "refund": self.refund,
+            "total": self.total,
+            "currency": self.currency,
+            "reason": self.reason,
+            "notify_url": self.notify_url,
+            "funds_account": self.funds_account,
+            "extras": self.extras,
+        }
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: int
+    refund_id: str
+    order_id: int
+    mchid: str
+    out_refund_no: str
+    family: str
+    refund: int
+    total: int
+    currency: str
+    status: RefundStatus
+    channel: str
+    user_received_account: str
+    created_at: dt.datetime
+    fingerprint: str
+    # Of the order, read with the refund: every refund answer names them.
+    out_trade_no: str
+    transaction_id: str
+    sp_mchid: str | None = None
+    reason: str | None = None
+    notify_url: str | None = None
+    funds_account: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    success_time: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    payer_total: int | None = None  # the order's

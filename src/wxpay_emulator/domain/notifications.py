@@ -25,6 +25,7 @@ from wxpay_emulator.domain.models import (
     Notification,
     NotificationStatus,
     Order,
+    Refund,
 )
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
@@ -54,6 +55,14 @@ class CombineRenderer(Protocol):
     ) -> RenderedNotification: ...
 
 
+class RefundRenderer(Protocol):
+    """Builds one family's refund notification (REFUND.SUCCESS / ABNORMAL / CLOSED)."""
+
+    def __call__(
+        self, merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification: ...
+
+
 class NotificationService:
     def __init__(
         self,
@@ -65,6 +74,8 @@ class NotificationService:
         combine_renderer: CombineRenderer | None = None,
         time_scale: float = 1.0,
         on_enqueued: Callable[[], None] | None = None,
+        *,
+        refund_renderers: Mapping[str, RefundRenderer] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -74,6 +85,8 @@ class NotificationService:
         self.combine_renderer = combine_renderer
         self.time_scale = time_scale
         self.on_enqueued = on_enqueued
+        # By the family of the refunded order (the api layer registers them: "v3", "v2" ...).
+        self.refund_renderers: dict[str, RefundRenderer] = dict(refund_renderers or {})
 
     def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
@@ -95,6 +108,22 @@ class NotificationService:
         return self._enqueue(
             conn, notification_id, merchant.mchid, None, "v3combine", combine.notify_url, rendered
         )
+
+    def enqueue_refund(self, conn: Connection, order: Order, refund: Refund) -> Notification | None:
+        """Write the notification of a refund's outcome inside the caller's transaction, to the
+        refund's notify_url, rendered by the refund's family with the keys of the merchant that receives
+        it (the provider, for partner orders). None when that family has no refund renderer."""
+        # The API family that asked for the refund shapes its notification (a v2 refund of a v3 order
+        # is told in v2 XML); a control-plane refund takes the order's family.
+        family = refund.family if refund.family in self.refund_renderers else order.family
+        renderer = self.refund_renderers.get(family)
+        if renderer is None or not refund.notify_url:
+            return None
+        merchant = self.merchants.get(order.notify_mchid)
+        notification_id = self.ids.notification_id()
+        rendered = renderer(merchant, order, refund, notification_id, self.clock.now())
+        url, kind = refund.notify_url, family + "refund"
+        return self._enqueue(conn, notification_id, merchant.mchid, order.id, kind, url, rendered)
 
     def _enqueue(
         self,

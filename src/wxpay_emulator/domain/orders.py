@@ -66,6 +66,8 @@ class OrderService:
         self.ids = ids
         self.merchants = merchants
         self.on_paid = on_paid
+        # Run before an order is read (Domain sets it: refunds whose delay ran out settle first).
+        self.before_read: Callable[[], None] | None = None
 
     def place(self, draft: OrderDraft) -> Order:
         self._check_parties(draft)
@@ -170,6 +172,8 @@ class OrderService:
         sp_mchid: str | None = None,
     ) -> Order:
         """An order of ``mchid`` (the sub-merchant, for partner calls, with its provider ``sp_mchid``)."""
+        if self.before_read is not None:
+            self.before_read()
         with self.store.transaction() as conn:
             repo = OrderRepo(conn)
             if transaction_id is not None:
@@ -215,6 +219,8 @@ class OrderService:
             return repo.update(order.id, state=state.value, state_desc=DESCRIPTIONS[state], updated_at=now)
 
     def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+        if self.before_read is not None:
+            self.before_read()
         with self.store.transaction() as conn:
             return OrderRepo(conn).recent(mchid, limit)
 

@@ -14,8 +14,14 @@ from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
 from wxpay_emulator.domain.miniprogram import MiniProgramService
 from wxpay_emulator.domain.models import CombineOrder, Order, PaymentResult
-from wxpay_emulator.domain.notifications import CombineRenderer, NotificationService, PaymentRenderer
+from wxpay_emulator.domain.notifications import (
+    CombineRenderer,
+    NotificationService,
+    PaymentRenderer,
+    RefundRenderer,
+)
 from wxpay_emulator.domain.orders import OrderService
+from wxpay_emulator.domain.refunds import RefundService
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.storage.db import Store
 from wxpay_emulator.storage.repositories import StateRepo, reset_business_data
@@ -34,6 +40,8 @@ class Domain:
         ids: Ids | None = None,
         notify_time_scale: float = 1.0,
         on_notification: Callable[[], None] | None = None,
+        refund_renderers: Mapping[str, RefundRenderer] | None = None,
+        refund_delay_seconds: float = 5.0,
     ) -> None:
         self.store = store
         self.clock = clock or Clock()
@@ -50,8 +58,14 @@ class Domain:
             combine_renderer,
             notify_time_scale,
             on_notification,
+            refund_renderers=refund_renderers,
         )
         self.orders = OrderService(store, self.clock, self.ids, self.merchants, self._on_paid)
+        self.refunds = RefundService(
+            store, self.clock, self.ids, self.notifications.enqueue_refund, refund_delay_seconds
+        )
+        # A query after the refund delay sees the refund done and the order in REFUND.
+        self.orders.before_read = self.refunds.settle_if_due
         self.combines = CombineService(
             store, self.clock, self.ids, self.merchants, self.orders, self.notifications.enqueue_combine
         )

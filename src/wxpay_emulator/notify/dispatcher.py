@@ -68,6 +68,11 @@ class Dispatcher:
                 self._wake.clear()
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
+        # Refunds whose delay has run out succeed without a request (their notices join this batch).
+        try:
+            await run_in_threadpool(self.domain.refunds.settle_if_due)
+        except Exception:  # a refund that cannot settle must not hold up deliveries
+            log.exception("settling due refunds failed")
         due = await run_in_threadpool(self.domain.notifications.due, BATCH)
         if due:
             await asyncio.gather(*(self._deliver(client, n) for n in due))

@@ -1,14 +1,15 @@
 """APIv2 notification bodies: the payment result XML, signed with the order's sign_type and the key of
-the merchant that receives it (its sandbox key for orders placed in the simulation system)."""
+the merchant that receives it (its sandbox key for orders placed in the simulation system), and the
+refund result with its encrypted ``req_info``."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from wxpay_emulator.api.v2 import render
-from wxpay_emulator.crypto import v2_sign
-from wxpay_emulator.domain.models import Merchant, Order
-from wxpay_emulator.domain.notifications import PaymentRenderer, RenderedNotification
+from wxpay_emulator.crypto import req_info, v2_sign
+from wxpay_emulator.domain.models import Merchant, Order, Refund
+from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.wire import v2 as wire
 
@@ -33,3 +34,47 @@ def v2_payment_renderer(ids: Ids) -> PaymentRenderer:
         return RenderedNotification("TRANSACTION.SUCCESS", body)
 
     return render_payment
+
+
+# A refund's status as the v2 notification names it.
+REFUND_STATUS = {"SUCCESS": "SUCCESS", "ABNORMAL": "CHANGE", "CLOSED": "REFUNDCLOSE"}
+
+
+def v2_refund_renderer(ids: Ids) -> RefundRenderer:
+    """The refund result notification: an unsigned outer XML whose ``req_info`` is the refund's XML
+    (root ``<root>``) encrypted AES-256-ECB with the MD5 of the receiving merchant's API key (its
+    sandbox key for simulation orders), as WeChat's refund-notification page describes."""
+
+    def render_refund(
+        merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification:
+        status = REFUND_STATUS.get(refund.status.value, refund.status.value)
+        paid = order.payer_total if order.payer_total is not None else order.total
+        inner: dict[str, wire.Value | None] = {
+            "out_refund_no": refund.out_refund_no,
+            "out_trade_no": order.out_trade_no,
+            "refund_account": str(refund.extras.get("refund_account", "REFUND_SOURCE_UNSETTLED_FUNDS")),
+            "refund_fee": refund.refund,
+            "refund_id": refund.refund_id,
+            "refund_recv_accout": refund.user_received_account,
+            "refund_request_source": "API",
+            "refund_status": status,
+            "settlement_refund_fee": refund.refund,
+            "settlement_total_fee": paid,
+            "success_time": wire.format_datetime(refund.success_time) if refund.success_time else None,
+            "total_fee": order.total,
+            "transaction_id": order.transaction_id,
+        }
+        plaintext = wire.render(inner, root="root")
+        outer: dict[str, wire.Value | None] = {
+            "return_code": "SUCCESS",
+            "appid": order.appid,
+            "mch_id": order.notify_mchid,
+            "sub_appid": order.sub_appid,
+            "sub_mch_id": order.mchid if order.sp_mchid else None,
+            "nonce_str": ids.nonce(32),
+            "req_info": req_info.encrypt(signing_key(merchant, order), plaintext),
+        }
+        return RenderedNotification(f"REFUND.{refund.status.value}", wire.render(outer).decode())
+
+    return render_refund

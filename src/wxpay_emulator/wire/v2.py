@@ -75,15 +75,16 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def render(fields: Mapping[str, Value | None]) -> bytes:
-    """``<xml>`` with the fields in the given order; ints bare, text in CDATA, None left out."""
-    parts = ["<xml>"]
+def render(fields: Mapping[str, Value | None], root: str = "xml") -> bytes:
+    """``<xml>`` (or ``root``) with the fields in the given order; ints bare, text in CDATA, None left
+    out."""
+    parts = [f"<{root}>"]
     for key, value in fields.items():
         if value is None:
             continue
         inner = str(value) if isinstance(value, int) else _cdata(value)
         parts.append(f"<{key}>{inner}</{key}>")
-    parts.append("</xml>")
+    parts.append(f"</{root}>")
     return "".join(parts).encode()
 
 
@@ -94,6 +95,11 @@ def text_fields(fields: Mapping[str, Value | None]) -> dict[str, str]:
 
 def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(CHINA).strftime(TIME_FORMAT)
+
+
+def format_datetime(moment: dt.datetime) -> str:
+    """``yyyy-MM-dd HH:mm:ss`` in China Standard Time (refund query and notification times)."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_time(text: str) -> dt.datetime:

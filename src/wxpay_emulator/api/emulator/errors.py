@@ -23,4 +23,8 @@ EMULATOR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MERCHANT_EXISTS: 409,
     ErrorCode.NO_AUTH: 403,
     ErrorCode.CLOUD_ENDPOINT_NOT_FOUND: 404,
+    ErrorCode.RESOURCE_NOT_EXISTS: 404,
+    ErrorCode.REFUND_AMOUNT_EXCEEDED: 409,
+    ErrorCode.OUT_REFUND_NO_USED: 409,
+    ErrorCode.REFUND_PERIOD_EXPIRED: 409,
 }

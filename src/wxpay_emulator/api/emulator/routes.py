@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3.faults import Faults
+from wxpay_emulator.api.v3.refund import refund_json
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult
@@ -153,7 +154,9 @@ async def request_payment(body: RequestPaymentBody, request: Request) -> dict[st
 @router.get("/orders")
 async def orders(request: Request, mchid: str | None = None) -> dict[str, Any]:
     found = await call(request, domain_of(request).orders.list, mchid)
-    return {"data": [order_view(o) for o in found]}
+    # Each order's refunds, as the APIv3 refund query shows them.
+    refunds = await call(request, domain_of(request).refunds.for_orders, [o.id for o in found])
+    return {"data": [{**order_view(o), "refunds": [refund_json(r) for r in refunds[o.id]]} for o in found]}
 
 
 @router.get("/clock")

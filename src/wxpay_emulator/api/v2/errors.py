@@ -31,6 +31,12 @@ DESCRIPTIONS: dict[str, str] = {
     "POST_DATA_EMPTY": "post数据为空",
     "NOT_UTF8": "编码格式错误",
     "ORDERNOTEXIST": "此交易订单号不存在",
+    # The refund pages' codes.
+    "ERROR": "业务错误",
+    "TRADE_OVERDUE": "订单已经超过退款期限",
+    "REFUNDNOTEXIST": "退款订单查询失败",
+    "USER_ACCOUNT_ABNORMAL": "退款请求失败",
+    "CERT_ERROR": "证书错误",
 }
 
 _FROM_DOMAIN: dict[ErrorCode, str] = {
@@ -50,6 +56,12 @@ _FROM_DOMAIN: dict[ErrorCode, str] = {
     ErrorCode.ORDER_NOT_PAYABLE: "INVALID_REQUEST",
     ErrorCode.NOT_ENOUGH: "NOTENOUGH",
     ErrorCode.NO_AUTH: "NOAUTH",
+    # Refunds: an unknown or unpaid order; more than the refundable amount ("ERROR" with the reason, as
+    # the refund page says of business errors); out_refund_no reused with other parameters; too old.
+    ErrorCode.RESOURCE_NOT_EXISTS: "ORDERNOTEXIST",
+    ErrorCode.REFUND_AMOUNT_EXCEEDED: "ERROR",
+    ErrorCode.OUT_REFUND_NO_USED: "INVALID_REQUEST",
+    ErrorCode.REFUND_PERIOD_EXPIRED: "TRADE_OVERDUE",
 }
 
 

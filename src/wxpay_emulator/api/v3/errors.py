@@ -30,6 +30,12 @@ V3_ERRORS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.MERCHANT_EXISTS: (400, "INVALID_REQUEST"),
     ErrorCode.NO_AUTH: (403, "NO_AUTH"),
     ErrorCode.CLOUD_ENDPOINT_NOT_FOUND: (404, "RESOURCE_NOT_EXISTS"),
+    # 申请退款's error table (wechatpay-go services/refunddomestic, the SDK generated from WeChat's
+    # OpenAPI): order unknown or unpaid -> RESOURCE_NOT_EXISTS; business rules -> INVALID_REQUEST.
+    ErrorCode.RESOURCE_NOT_EXISTS: (404, "RESOURCE_NOT_EXISTS"),
+    ErrorCode.REFUND_AMOUNT_EXCEEDED: (400, "INVALID_REQUEST"),
+    ErrorCode.OUT_REFUND_NO_USED: (400, "INVALID_REQUEST"),
+    ErrorCode.REFUND_PERIOD_EXPIRED: (400, "INVALID_REQUEST"),
 }
 
 # What an unknown /v3 path answers: distinct from every WeChat code, so nobody mistakes it for one.

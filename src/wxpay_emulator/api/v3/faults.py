@@ -39,6 +39,9 @@ FAULT_STATUS: dict[str, int] = {
     "BANK_ERROR": 500,
     "APPID_MCHID_NOT_MATCH": 400,
     "ACCOUNT_ERROR": 403,
+    # 申请退款's WeChat-side codes: the payer's account is closed; the merchant's balance is short
+    # (NOT_ENOUGH, above) belongs here too.
+    "USER_ACCOUNT_ABNORMAL": 403,
 }
 
 # Operations that can be armed: the route names the one it serves.
@@ -54,6 +57,8 @@ OPERATIONS = frozenset(
         "combine.query",
         "combine.close",
         "certificates",
+        "refund.create",
+        "refund.query",
     }
 )
 

@@ -1,0 +1,188 @@
+"""APIv2 refunds: ``/secapi/pay/refund`` (the merchant's API certificate required when the emulator
+runs with TLS) and ``/pay/refundquery``, also under the simulation prefixes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from wxpay_emulator import tls
+from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.v2 import render
+from wxpay_emulator.api.v2.common import V2Call, success, v2_call
+from wxpay_emulator.api.v2.errors import V2Error, protocol_error
+from wxpay_emulator.api.v2.routes import METHODS, PREFIXES
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.models import Order, Refund, RefundDraft
+from wxpay_emulator.wire import v2 as wire
+
+router = APIRouter()
+
+REFUND_ACCOUNTS = ("REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS")
+MAX_LISTED = 20  # refundquery lists at most 20 refunds per answer (then offset pages on)
+
+
+def _party(c: V2Call) -> tuple[str, str | None]:
+    sub = c.get("sub_mch_id")
+    return (sub, c.merchant.mchid) if sub is not None else (c.merchant.mchid, None)
+
+
+def _fee(c: V2Call, name: str) -> int:
+    value = c.get(name)
+    if value is None:
+        raise V2Error("LACK_PARAMS", f"缺少参数{name}")
+    if not value.isdigit() or int(value) <= 0:
+        raise V2Error("INVALID_REQUEST", f"{name}参数格式错误，须为正整数，单位为分")
+    return int(value)
+
+
+def _draft(c: V2Call) -> RefundDraft:
+    if c.get("transaction_id") is None and c.get("out_trade_no") is None:
+        raise V2Error("LACK_PARAMS", "缺少参数transaction_id或out_trade_no")
+    out_refund_no = c.get("out_refund_no")
+    if out_refund_no is None:
+        raise V2Error("LACK_PARAMS", "缺少参数out_refund_no")
+    if len(out_refund_no) > 64:
+        raise V2Error("INVALID_REQUEST", "out_refund_no参数长度有误，不能超过64个字符")
+    total, refund = _fee(c, "total_fee"), _fee(c, "refund_fee")
+    if (c.get("refund_fee_type") or "CNY") != "CNY":
+        raise V2Error("INVALID_REQUEST", "refund_fee_type参数错误，境内商户仅支持CNY")
+    account = c.get("refund_account")
+    if account is not None and account not in REFUND_ACCOUNTS:
+        raise V2Error("INVALID_REQUEST", f"refund_account参数错误，取值为{'、'.join(REFUND_ACCOUNTS)}")
+    reason = c.get("refund_desc")
+    if reason is not None and len(reason) > 80:
+        raise V2Error("INVALID_REQUEST", "refund_desc参数长度有误，不能超过80个字符")
+    notify_url = c.get("notify_url")
+    if notify_url is not None and not notify_url.startswith(("http://", "https://")):
+        raise V2Error("INVALID_REQUEST", "notify_url参数格式错误")
+    mchid, sp_mchid = _party(c)
+    return RefundDraft(
+        mchid=mchid,
+        sp_mchid=sp_mchid,
+        out_refund_no=out_refund_no,
+        refund=refund,
+        total=total,
+        currency="CNY",
+        family="v2",
+        transaction_id=c.get("transaction_id"),
+        out_trade_no=c.get("out_trade_no") if c.get("transaction_id") is None else None,
+        reason=reason,
+        notify_url=notify_url,
+        extras={"refund_account": account or REFUND_ACCOUNTS[0]},
+    )
+
+
+def _order_fields(order: Order) -> dict[str, wire.Value | None]:
+    return {
+        "transaction_id": order.transaction_id,
+        "out_trade_no": order.out_trade_no,
+        "total_fee": order.total,
+        "fee_type": order.currency,
+        "cash_fee": order.payer_total if order.payer_total is not None else order.total,
+    }
+
+
+def _created(c: V2Call, request: Request) -> tuple[Order, Refund]:
+    domain = domain_of(request)
+    if c.get("sub_mch_id") is not None:
+        domain.merchants.sub_merchant(c.merchant.mchid, c.fields["sub_mch_id"])
+    refund = domain.refunds.create(_draft(c))
+    order = domain.refunds.order_of(refund.mchid, refund.out_trade_no)
+    assert order is not None
+    if render.is_sandbox(order) != c.sandbox:
+        raise V2Error("ORDERNOTEXIST")
+    return order, refund
+
+
+async def refund(request: Request) -> Response:
+    c = await v2_call(request, "v2.refund")
+    settings = request.app.state.settings
+    if settings.tls and not tls.presented_by(request.scope, c.merchant):
+        raise protocol_error("CERT_ERROR", "证书错误: 请使用该商户的API证书(apiclient_cert.pem)发起请求")
+    order, made = await call(request, _created, c, request)
+    fields = {
+        **_order_fields(order),
+        "out_refund_no": made.out_refund_no,
+        "refund_id": made.refund_id,
+        "refund_fee": made.refund,
+        "cash_refund_fee": made.refund,
+    }
+    return success(request, c, fields)
+
+
+V2_REFUND_STATUS = {
+    "PROCESSING": "PROCESSING",
+    "SUCCESS": "SUCCESS",
+    "ABNORMAL": "CHANGE",
+    "CLOSED": "REFUNDCLOSE",
+}
+
+
+def _queried(c: V2Call, request: Request) -> tuple[Order, list[Refund]]:
+    domain = domain_of(request)
+    mchid, sp_mchid = _party(c)
+    if sp_mchid is not None:
+        domain.merchants.sub_merchant(sp_mchid, mchid)
+    out_refund_no, refund_id = c.get("out_refund_no"), c.get("refund_id")
+    try:
+        if refund_id is not None or out_refund_no is not None:
+            found = (
+                domain.refunds.by_refund_id(mchid, refund_id, sp_mchid)
+                if refund_id is not None
+                else domain.refunds.get(mchid, out_refund_no or "", sp_mchid)
+            )
+            order = domain.refunds.order_of(found.mchid, found.out_trade_no)
+            refunds = [found]
+        elif c.get("transaction_id") is not None or c.get("out_trade_no") is not None:
+            order = domain.orders.find(
+                mchid,
+                transaction_id=c.get("transaction_id"),
+                out_trade_no=c.get("out_trade_no"),
+                sp_mchid=sp_mchid,
+            )
+            refunds = domain.refunds.for_orders([order.id])[order.id]
+        else:
+            raise V2Error(
+                "LACK_PARAMS", "缺少参数: transaction_id、out_trade_no、out_refund_no、refund_id四选一"
+            )
+    except DomainError as exc:
+        if exc.code in (ErrorCode.RESOURCE_NOT_EXISTS, ErrorCode.ORDER_NOT_EXIST):
+            raise V2Error("REFUNDNOTEXIST", "退款订单查询失败: 没有找到退款单") from exc
+        raise
+    if order is None or not refunds or render.is_sandbox(order) != c.sandbox:
+        raise V2Error("REFUNDNOTEXIST", "退款订单查询失败: 没有找到退款单")
+    return order, refunds
+
+
+async def refundquery(request: Request) -> Response:
+    c = await v2_call(request, "v2.refundquery")
+    order, refunds = await call(request, _queried, c, request)
+    offset = c.get("offset")
+    start = int(offset) if offset is not None and offset.isdigit() else 0
+    listed = refunds[start : start + MAX_LISTED]
+    fields: dict[str, wire.Value | None] = {
+        **_order_fields(order),
+        "total_refund_count": len(refunds) if offset is not None else None,
+        "refund_count": len(listed),
+    }
+    for n, r in enumerate(listed):
+        fields.update(
+            {
+                f"out_refund_no_{n}": r.out_refund_no,
+                f"refund_id_{n}": r.refund_id,
+                f"refund_channel_{n}": r.channel,
+                f"refund_fee_{n}": r.refund,
+                f"refund_status_{n}": V2_REFUND_STATUS[r.status.value],
+                f"refund_account_{n}": str(r.extras.get("refund_account", "REFUND_SOURCE_UNSETTLED_FUNDS")),
+                f"refund_recv_accout_{n}": r.user_received_account,
+                f"refund_success_time_{n}": wire.format_datetime(r.success_time) if r.success_time else None,
+            }
+        )
+    return success(request, c, fields)
+
+
+for _prefix in PREFIXES:
+    router.api_route(f"{_prefix}/secapi/pay/refund", methods=METHODS, include_in_schema=False)(refund)
+    router.api_route(f"{_prefix}/pay/refundquery", methods=METHODS, include_in_schema=False)(refundquery)
+    if _prefix:  # the simulation system also took refunds without /secapi/
+        router.api_route(f"{_prefix}/pay/refund", methods=METHODS, include_in_schema=False)(refund)
