@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.cloud import ensure_cloud_provider
+from wxpay_emulator.api.cloud import refund as cloud_refund_routes
 from wxpay_emulator.api.cloud import routes as cloud_routes
 from wxpay_emulator.api.cloud.shape import SHAPES as CLOUD_SHAPES
 from wxpay_emulator.api.emulator import cloud as emulator_cloud
@@ -42,7 +43,7 @@ from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
-from wxpay_emulator.notify.payloads_cloud import cloud_renderers
+from wxpay_emulator.notify.payloads_cloud import cloud_refund_renderers, cloud_renderers
 from wxpay_emulator.notify.payloads_refund import v3_refund_renderer
 from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer, v2_refund_renderer
 from wxpay_emulator.storage.db import Store, migrate
@@ -72,7 +73,11 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
         v3_combine_renderer(ids),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
-        refund_renderers={"v3": v3_refund_renderer(ids), "v2": v2_refund_renderer(ids)},
+        refund_renderers={
+            "v3": v3_refund_renderer(ids),
+            "v2": v2_refund_renderer(ids),
+            **cloud_refund_renderers(ids),
+        },
         refund_delay_seconds=settings.refund_delay_seconds,
     )
 
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_routes.router)
     app.include_router(v2_refund_routes.router)
     app.include_router(cloud_routes.router)
+    app.include_router(cloud_refund_routes.router)
     app.include_router(emulator_cloud.router)
     app.include_router(emulator_refunds.router)
     app.include_router(v3_refund_routes.router)

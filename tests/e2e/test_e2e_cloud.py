@@ -461,11 +461,11 @@ def test_bad_input_is_never_a_500(emu: Emu, parties: Parties, path: str) -> None
 
 
 def test_unknown_paths_and_nul_answer_the_cloud_envelope(emu: Emu) -> None:
-    r = emu.http.post(emu.url + "/_/pay/refund", json={})
+    r = emu.http.post(emu.url + "/_/pay/noSuchOperation", json={})
     assert r.status_code == 404 and r.json()["errmsg"].startswith("EMULATOR_NOT_IMPLEMENTED"), r.text
-    r = emu.http.post(emu.url + "/_/cloudpay/refund", json={})
+    r = emu.http.post(emu.url + "/_/cloudpay/noSuchOperation", json={})
     assert r.status_code == 404 and r.json()["errMsg"].startswith(
-        "cloudPay.refund:fail EMULATOR_NOT_IMPLEMENTED"
+        "cloudPay.noSuchOperation:fail EMULATOR_NOT_IMPLEMENTED"
     )
     r = emu.http.post(emu.url + "/_/pay/unifiedorder%00", json={})
     assert r.status_code == 200 and r.json()["errcode"] == -1, r.text

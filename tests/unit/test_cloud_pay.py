@@ -8,7 +8,7 @@ import json
 import pytest
 
 from wxpay_emulator.api.cloud import render
-from wxpay_emulator.api.cloud.errors import CLOUD_ERRORS, DESCRIPTIONS, cloud_error
+from wxpay_emulator.api.cloud.errors import CLOUD_ERRORS, DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import draft_of
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID, CloudPayService, ensure_provider
@@ -64,6 +64,10 @@ SEED_CODES = {
     "POST_DATA_EMPTY": "post数据为空",
     "NOT_UTF8": "编码格式错误",
     "ORDERNOTEXIST": "此交易订单号不存在",
+    # v2 refund / refundquery's (the cloud refunds answer them)
+    "ERROR": "业务错误",
+    "TRADE_OVERDUE": "订单已经超过退款期限",
+    "REFUNDNOTEXIST": "退款订单查询失败",
 }
 
 
@@ -153,9 +157,10 @@ def test_times_and_names() -> None:
 
 
 def test_every_domain_code_answers_a_seed_code() -> None:
-    """Codes without a row (refund codes: no cloud operation raises them) fall back to SYSTEMERROR."""
+    """Every code answers one of the seed's (or v2 refund's) codes; one without a row SYSTEMERROR."""
     assert set(CLOUD_ERRORS) >= {ErrorCode.ORDER_PAID, ErrorCode.NO_AUTH, ErrorCode.MCH_NOT_EXISTS}
-    for code, des in [*(cloud_error(c) for c in ErrorCode), *DESCRIPTIONS.items()]:
+    assert cloud_error(ErrorCode.REFUND_PERIOD_EXPIRED) == ("TRADE_OVERDUE", "订单已经超过退款期限")
+    for code, des in [*(cloud_error(c) for c in ErrorCode), *DESCRIPTIONS.items(), REFUND_NOT_EXIST]:
         assert SEED_CODES[code] == des, code
 
 

@@ -7,7 +7,12 @@
   ``subMchId``, ``totalFee``, ``transactionId``, ``outTradeNo``, ``timeEnd`` ...), the event of the
   callback function.
 
-Both are acknowledged only by ``{"errcode": 0}`` (notify/protocols.py).
+Refund results (``refund_renderers``, same keys) go to the callback the refund request named: v2's
+refund-notification fields (``refund_id``, ``out_refund_no``, ``refund_fee``, ``refund_status`` SUCCESS /
+CHANGE / REFUNDCLOSE, ``success_time`` ...) in the clear, not in an encrypted ``req_info``: the platform
+delivers them inside WeChat's cloud, as it does payment results. Hosting snake_case, functions camelCase.
+
+All are acknowledged only by ``{"errcode": 0}`` (notify/protocols.py).
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import Any
 
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY
-from wxpay_emulator.domain.models import Merchant, Order
-from wxpay_emulator.domain.notifications import PaymentRenderer, RenderedNotification
+from wxpay_emulator.domain.models import Merchant, Order, Refund
+from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.wire.cloud import camel_keys
 
@@ -52,3 +57,22 @@ def cloud_function_renderer(ids: Ids) -> PaymentRenderer:
 def cloud_renderers(ids: Ids) -> dict[str, PaymentRenderer]:
     """The renderers app.py registers, keyed by order family."""
     return {HOSTING_FAMILY: cloud_hosting_renderer(ids), FUNCTION_FAMILY: cloud_function_renderer(ids)}
+
+
+def _refund_renderer(ids: Ids, camel: bool) -> RefundRenderer:
+    def render_refund(
+        merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
+    ) -> RenderedNotification:
+        fields = render.refund_result(order, refund, merchant, ids)
+        body = _dump(camel_keys(fields) if camel else fields)
+        return RenderedNotification(f"REFUND.{refund.status.value}", body)
+
+    return render_refund
+
+
+def cloud_refund_renderers(ids: Ids) -> dict[str, RefundRenderer]:
+    """The refund renderers app.py registers, keyed by the family that asked for the refund."""
+    return {
+        HOSTING_FAMILY: _refund_renderer(ids, camel=False),
+        FUNCTION_FAMILY: _refund_renderer(ids, camel=True),
+    }

@@ -30,10 +30,12 @@ S8 = Annotated[str, StringConstraints(min_length=1, max_length=8)]
 S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 S32 = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 S64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+S80 = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 S127 = Annotated[str, StringConstraints(min_length=1, max_length=127)]
 S128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Time14 = Annotated[str, StringConstraints(pattern=r"^\d{14}$")]
 OutTradeNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*@]{1,32}$")]
+OutRefundNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*@]{1,64}$")]
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 TotalFee = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
@@ -140,6 +142,81 @@ class FunctionOrderRef(_Camel, HostingOrderRef):
     """``CloudPay.queryOrder`` / ``CloudPay.closeOrder``: subMchId, outTradeNo or transactionId."""
 
 
+class _RefundFields(_Model):
+    """v2 refund's parameters with ``sub_mch_id``; the order by transaction_id or out_trade_no."""
+
+    sub_mch_id: S32
+    transaction_id: TransactionId | None = None
+    out_trade_no: OutTradeNo | None = None
+    out_refund_no: OutRefundNo
+    total_fee: TotalFee
+    refund_fee: TotalFee
+    refund_fee_type: Literal["CNY"] = "CNY"
+    refund_desc: S80 | None = None
+    refund_account: Literal["REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS"] | None = None
+    nonce_str: S32 | None = None
+
+    def extras(self) -> dict[str, Any]:
+        """What the refund keeps as given (part of the repeated out_refund_no fingerprint)."""
+        return {} if self.refund_account is None else {"refund_account": self.refund_account}
+
+
+class HostingRefund(_RefundFields):
+    """``POST /_/pay/refund``: the refund-result callback, when wanted, is named as in unifiedorder
+    (``env_id`` with ``callback_type`` 1 + ``function_name`` or 2 + ``container``); none: no callback."""
+
+    env_id: S64 | None = None
+    callback_type: Literal[1, 2] | None = None
+    function_name: S64 | None = None
+    container: Container | None = None
+
+    def refund_callback(self) -> tuple[Literal["function", "container"], str, str, str] | None:
+        """(kind, env_id, function name or service, container path), or None when none is named."""
+        if self.callback_type is None and self.function_name is None and self.container is None:
+            return None
+        kind = self.callback_type or (2 if self.container is not None else 1)
+        if self.env_id is None:
+            raise CloudBadRequest(LACK_PARAMS, "env_id is required with a refund callback")
+        if kind == 2:
+            if self.container is None:
+                raise CloudBadRequest(LACK_PARAMS, "container is required when callback_type is 2")
+            return "container", self.env_id, self.container.service, self.container.path
+        if self.function_name is None:
+            raise CloudBadRequest(LACK_PARAMS, "function_name (or container) is required")
+        return "function", self.env_id, self.function_name, ""
+
+
+class FunctionRefund(_Camel, _RefundFields):
+    """``CloudPay.refund``: the same fields camelCased; the callback, if any, is the cloud function
+    ``functionName`` in ``envId``."""
+
+    env_id: S64 | None = None
+    function_name: S64 | None = None
+
+    def refund_callback(self) -> tuple[Literal["function", "container"], str, str, str] | None:
+        if self.function_name is None:
+            return None
+        if self.env_id is None:
+            raise CloudBadRequest(LACK_PARAMS, "envId is required with functionName")
+        return "function", self.env_id, self.function_name, ""
+
+
+class HostingRefundQuery(_Model):
+    """``/_/pay/queryrefund``: v2 refundquery's four ways to name the refunds (one is required)."""
+
+    sub_mch_id: S32
+    transaction_id: TransactionId | None = None
+    out_trade_no: OutTradeNo | None = None
+    out_refund_no: OutRefundNo | None = None
+    refund_id: S32 | None = None
+    offset: Annotated[int, Field(ge=0)] | None = None
+    nonce_str: S32 | None = None
+
+
+class FunctionRefundQuery(_Camel, HostingRefundQuery):
+    """``CloudPay.queryRefund``: subMchId and one of transactionId, outTradeNo, outRefundNo, refundId."""
+
+
 M = TypeVar("M", bound=_Model)
 
 
@@ -162,10 +239,27 @@ def parse(model: type[M], raw: bytes) -> M:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise _refusal(exc.errors()) from exc
-    if isinstance(parsed, HostingOrderRef) and parsed.out_trade_no is None and parsed.transaction_id is None:
-        name = "outTradeNo" if isinstance(parsed, FunctionOrderRef) else "out_trade_no"
-        raise CloudBadRequest(LACK_PARAMS, f"{name} or transaction_id is required")
+    _check_reference(parsed)
     return parsed
+
+
+def _check_reference(parsed: _Model) -> None:
+    """The order (or refund) must be named one way or another."""
+    camel = isinstance(parsed, _Camel)
+    if (
+        isinstance(parsed, HostingOrderRef | _RefundFields)
+        and parsed.out_trade_no is None
+        and parsed.transaction_id is None
+    ):
+        name = "outTradeNo or transactionId" if camel else "out_trade_no or transaction_id"
+        raise CloudBadRequest(LACK_PARAMS, f"{name} is required")
+    if isinstance(parsed, HostingRefundQuery):
+        given = (parsed.transaction_id, parsed.out_trade_no, parsed.out_refund_no, parsed.refund_id)
+        if all(v is None for v in given):
+            names = ("transactionId", "outTradeNo", "outRefundNo", "refundId")
+            if not camel:
+                names = ("transaction_id", "out_trade_no", "out_refund_no", "refund_id")
+            raise CloudBadRequest(LACK_PARAMS, f"one of {', '.join(names)} is required")
 
 
 def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
@@ -186,6 +280,11 @@ def parse_time(text: str, field: str) -> dt.datetime:
 def format_time(moment: dt.datetime) -> str:
     """``time_end`` and the like: yyyyMMddHHmmss in Beijing time."""
     return moment.astimezone(CHINA).strftime(TIME_FORMAT)
+
+
+def format_refund_time(moment: dt.datetime) -> str:
+    """Refund times (``refund_success_time_n``, ``success_time``): yyyy-MM-dd HH:mm:ss, Beijing time."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def camel_keys(fields: dict[str, Any]) -> dict[str, Any]:

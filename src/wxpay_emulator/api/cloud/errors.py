@@ -1,6 +1,7 @@
 """The cloud families' one table: domain code -> (``err_code``, ``err_code_des``) of seed 001's error
-list (the descriptions byte for byte). ORDERNOTEXIST, which seed 001 does not list, is v2 orderquery's.
-Codes no cloud operation raises (refunds) have no row and answer SYSTEMERROR.
+list (the descriptions byte for byte). ORDERNOTEXIST, which seed 001 does not list, is v2 orderquery's;
+the refund codes (ERROR, TRADE_OVERDUE, REFUNDNOTEXIST) are v2 refund's and refundquery's.
+A code without a row answers SYSTEMERROR.
 
 Business failures answer ``errcode`` 0 with ``respdata.result_code`` FAIL and these two fields; only a
 body that is not a JSON object (or a framework refusal) answers a non-zero ``errcode``.
@@ -30,7 +31,15 @@ CLOUD_ERRORS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MERCHANT_EXISTS: ("SYSTEMERROR", "系统错误"),
     ErrorCode.NO_AUTH: ("NOAUTH", "商户无此接口权限"),
     ErrorCode.CLOUD_ENDPOINT_NOT_FOUND: ("SYSTEMERROR", "系统错误"),
+    # Refunds (v2 refund's codes); the refund routes answer the domain's reason as err_code_des.
+    ErrorCode.RESOURCE_NOT_EXISTS: ("ORDERNOTEXIST", "此交易订单号不存在"),
+    ErrorCode.REFUND_AMOUNT_EXCEEDED: ("ERROR", "业务错误"),
+    ErrorCode.OUT_REFUND_NO_USED: ("INVALID_REQUEST", "参数错误"),
+    ErrorCode.REFUND_PERIOD_EXPIRED: ("TRADE_OVERDUE", "订单已经超过退款期限"),
 }
+
+# queryrefund: an unknown order or refund, or an order without refunds.
+REFUND_NOT_EXIST = ("REFUNDNOTEXIST", "退款订单查询失败")
 
 # Seed 001's descriptions of the codes the wire layer raises itself.
 DESCRIPTIONS = {

@@ -91,7 +91,8 @@ def draft_of(req: HostingUnifiedOrder | FunctionUnifiedOrder, provider: Merchant
     )
 
 
-def _answer(request: Request, data: dict[str, Any]) -> Response:
+def answer(request: Request, data: dict[str, Any]) -> Response:
+    """``data`` (snake_case) in the family's envelope: hosting ``respdata``, functions camelCased."""
     path = request.url.path
     if path.startswith("/_/cloudpay/"):
         op = function_operation(path)
@@ -99,7 +100,8 @@ def _answer(request: Request, data: dict[str, Any]) -> Response:
     return JSONResponse({"errcode": 0, "errmsg": "ok", "respdata": data})
 
 
-def _refused(request: Request, message: str) -> Response:
+def refused(request: Request, message: str) -> Response:
+    """A body that is not a JSON object: the family's errcode -1 envelope."""
     path = request.url.path
     return function_error(path, message) if path.startswith("/_/cloudpay/") else hosting_error(message)
 
@@ -136,12 +138,12 @@ async def _handle(request: Request, operation: str) -> Response:
                 data = render.closed(order, provider, domain.ids)
     except CloudBadRequest as exc:
         if exc.code is None:
-            return _refused(request, exc.message)
+            return refused(request, exc.message)
         data = render.failure(provider, caller, sub_mch_id, exc.code, DESCRIPTIONS[exc.code], domain.ids)
     except DomainError as exc:
         err_code, description = cloud_error(exc.code)
         data = render.failure(provider, caller, sub_mch_id, err_code, description, domain.ids)
-    return _answer(request, data)
+    return answer(request, data)
 
 
 @router.post("/_/pay/unifiedorder")
