@@ -29,7 +29,7 @@ def sign(params: Mapping[str, str], api_key: str, sign_type: str = MD5) -> str:
 
 
 def verify(params: Mapping[str, str], api_key: str, signature: str, sign_type: str = MD5) -> None:
-    if not hmac.compare_digest(sign(params, api_key, sign_type), signature.upper()):
+    if not hmac.compare_digest(sign(params, api_key, sign_type).encode(), signature.upper().encode()):
         raise CryptoError("sign does not match")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -103,5 +104,9 @@ class Dispatcher:
             error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
-        acknowledged = error is None and protocol.acknowledged(status, text)
+        try:
+            acknowledged = error is None and protocol.acknowledged(status, text)
+        except Exception as exc:  # whatever the answer, this attempt is recorded (and retried later)
+            acknowledged, error = False, f"unreadable answer: {type(exc).__name__}: {exc}"
+            attempt = dataclasses.replace(attempt, error=error)
         await run_in_threadpool(self.domain.notifications.record_attempt, attempt, acknowledged)

@@ -62,7 +62,7 @@ def _cloud_ack(status: int | None, text: str) -> bool:
         return False
     try:
         answer = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     errcode = answer.get("errcode") if isinstance(answer, dict) else None
     return type(errcode) is int and errcode == 0

@@ -230,7 +230,7 @@ def parse(model: type[M], raw: bytes) -> M:
         raise CloudBadRequest(NOT_UTF8, "the body is not UTF-8") from exc
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any request
         raise CloudBadRequest(None, f"invalid JSON body: {exc}") from exc
     if not isinstance(data, dict):
         raise CloudBadRequest(None, "the body must be a JSON object")
@@ -273,7 +273,7 @@ def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
 def parse_time(text: str, field: str) -> dt.datetime:
     try:
         return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(dt.UTC)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise CloudBadRequest(INVALID_REQUEST, f"{field}: not a yyyyMMddHHmmss time") from exc
 
 

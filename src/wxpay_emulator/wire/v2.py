@@ -47,8 +47,11 @@ def parse(body: bytes) -> dict[str, str]:
     declared = re.match(r"^\s*<\?xml[^>]*encoding=[\"']([^\"']+)[\"']", text)
     if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         raise WireError("NOT_UTF8", f"编码格式错误: 声明的编码为{declared.group(1)}，请使用UTF-8")
-    if declared:
-        text = text[text.index("?>") + 2 :]
+    if text.lstrip().startswith("<?xml"):
+        end = text.find("?>")
+        if end < 0:
+            raise WireError("XML_FORMAT_ERROR", "XML格式错误: XML声明未结束")
+        text = text[end + 2 :]
     try:
         root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -63,7 +66,8 @@ def parse(body: bytes) -> dict[str, str]:
             raise WireError("XML_FORMAT_ERROR", f"XML格式错误: <{child.tag}>不能包含子元素")
         if child.tag in fields:
             raise WireError("XML_FORMAT_ERROR", f"XML格式错误: <{child.tag}>重复")
-        value = (child.text or "").strip()
+        # As sent: the sign covers the values byte for byte, spaces included.
+        value = child.text or ""
         if "\x00" in value:
             raise WireError("XML_FORMAT_ERROR", "XML格式错误: 含有非法字符")
         fields[child.tag] = value
@@ -106,4 +110,12 @@ def parse_time(text: str) -> dt.datetime:
     """``yyyyMMddHHmmss`` in China Standard Time, as an aware datetime. ValueError if malformed."""
     if not _TIME_RE.match(text):
         raise ValueError(f"{text!r} is not yyyyMMddHHmmss")
-    return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(dt.UTC)
+    try:
+        return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(dt.UTC)
+    except OverflowError as exc:  # year 1 in China is before year 1 in UTC
+        raise ValueError(f"{text!r} is out of range") from exc
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²" and other digits ``int`` refuses)."""
+    return text.isascii() and text.isdigit()

@@ -30,9 +30,15 @@ PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 
 def reject_nul(value: Any) -> Any:
-    """No WeChat field may hold a NUL character (and PostgreSQL text cannot store one)."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("contains a NUL character")
+    """No WeChat field may hold a NUL character (and PostgreSQL text cannot store one), nor a lone
+    surrogate (a JSON ``\\ud800`` escape: not text, and no store can encode it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("contains a lone surrogate, not UTF-8 text") from exc
     return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from wxpay_emulator.wire.v3 import (
     S32,
@@ -40,6 +40,13 @@ class RefundAmount(_Model):
     total: PositiveInt32
     currency: Literal["CNY"]
     from_: list[RefundFrom] | None = Field(default=None, alias="from", max_length=10)
+
+    @model_validator(mode="after")
+    def _from_adds_up(self) -> RefundAmount:
+        """退款出资账户及金额: the sources' amounts add up to the refund."""
+        if self.from_ and sum(f.amount for f in self.from_) != self.refund:
+            raise ValueError("amount.from中各出资账户金额之和须等于amount.refund")
+        return self
 
 
 class RefundGoods(_Model):

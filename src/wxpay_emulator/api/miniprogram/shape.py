@@ -26,6 +26,8 @@ def _http_error(request: Request, status: int, _detail: str) -> Response:
         if request.url.path in POST_PATHS:
             return errcode_response(43002, "require POST method")
         return errcode_response(43001, "require GET method")
+    if status != 404:  # a body the framework could not read
+        return errcode_response(47001, f"data format error: {_detail}")
     message = (
         f"invalid url: wxpay-emulator does not implement {request.method} {request.url.path}; "
         "see the coverage table in its README"

@@ -3,6 +3,8 @@ runs with TLS) and ``/pay/refundquery``, also under the simulation prefixes."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator import tls
@@ -18,6 +20,7 @@ from wxpay_emulator.wire import v2 as wire
 router = APIRouter()
 
 REFUND_ACCOUNTS = ("REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS")
+OUT_REFUND_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
 MAX_LISTED = 20  # refundquery lists at most 20 refunds per answer (then offset pages on)
 
 
@@ -30,7 +33,7 @@ def _fee(c: V2Call, name: str) -> int:
     value = c.get(name)
     if value is None:
         raise V2Error("LACK_PARAMS", f"缺少参数{name}")
-    if not value.isdigit() or int(value) <= 0:
+    if not wire.is_digits(value) or int(value) <= 0 or int(value) > 10**11:
         raise V2Error("INVALID_REQUEST", f"{name}参数格式错误，须为正整数，单位为分")
     return int(value)
 
@@ -41,8 +44,8 @@ def _draft(c: V2Call) -> RefundDraft:
     out_refund_no = c.get("out_refund_no")
     if out_refund_no is None:
         raise V2Error("LACK_PARAMS", "缺少参数out_refund_no")
-    if len(out_refund_no) > 64:
-        raise V2Error("INVALID_REQUEST", "out_refund_no参数长度有误，不能超过64个字符")
+    if not OUT_REFUND_NO.match(out_refund_no):
+        raise V2Error("INVALID_REQUEST", "out_refund_no参数格式错误，只能是数字、大小写字母_-|*@且在64位以内")
     total, refund = _fee(c, "total_fee"), _fee(c, "refund_fee")
     if (c.get("refund_fee_type") or "CNY") != "CNY":
         raise V2Error("INVALID_REQUEST", "refund_fee_type参数错误，境内商户仅支持CNY")
@@ -86,12 +89,26 @@ def _created(c: V2Call, request: Request) -> tuple[Order, Refund]:
     domain = domain_of(request)
     if c.get("sub_mch_id") is not None:
         domain.merchants.sub_merchant(c.merchant.mchid, c.fields["sub_mch_id"])
-    refund = domain.refunds.create(_draft(c))
+    draft = _draft(c)
+    # The simulation system and production keep their orders apart: checked before anything is written.
+    target = _target(request, draft)
+    if target is not None and render.is_sandbox(target) != c.sandbox:
+        raise V2Error("ORDERNOTEXIST")
+    refund = domain.refunds.create(draft)
     order = domain.refunds.order_of(refund.mchid, refund.out_trade_no)
     assert order is not None
-    if render.is_sandbox(order) != c.sandbox:
-        raise V2Error("ORDERNOTEXIST")
     return order, refund
+
+
+def _target(request: Request, draft: RefundDraft) -> Order | None:
+    """The order the refund names, if there is one (the domain answers for a missing one)."""
+    domain = domain_of(request)
+    if draft.out_trade_no is not None:
+        return domain.refunds.order_of(draft.mchid, draft.out_trade_no)
+    try:
+        return domain.orders.find(draft.mchid, transaction_id=draft.transaction_id, sp_mchid=draft.sp_mchid)
+    except DomainError:
+        return None
 
 
 async def refund(request: Request) -> Response:
@@ -158,7 +175,7 @@ async def refundquery(request: Request) -> Response:
     c = await v2_call(request, "v2.refundquery")
     order, refunds = await call(request, _queried, c, request)
     offset = c.get("offset")
-    start = int(offset) if offset is not None and offset.isdigit() else 0
+    start = int(offset) if offset is not None and wire.is_digits(offset) and len(offset) < 10 else 0
     listed = refunds[start : start + MAX_LISTED]
     fields: dict[str, wire.Value | None] = {
         **_order_fields(order),

@@ -72,7 +72,7 @@ def _draft(c: V2Call) -> OrderDraft:
     out_trade_no, total_fee, trade_type = c.fields["out_trade_no"], c.fields["total_fee"], c.get("trade_type")
     if not OUT_TRADE_NO.match(out_trade_no):
         raise V2Error("INVALID_REQUEST", "out_trade_no参数格式错误，只能是数字、大小写字母_-|*且在32位以内")
-    if not total_fee.isdigit() or int(total_fee) <= 0 or int(total_fee) > 10**11:
+    if not wire.is_digits(total_fee) or int(total_fee) <= 0 or int(total_fee) > 10**11:
         raise V2Error("INVALID_REQUEST", "total_fee参数格式错误，须为正整数，单位为分")
     if trade_type not in TRADE_TYPES:
         raise V2Error("INVALID_REQUEST", f"trade_type参数错误，取值为{'、'.join(TRADE_TYPES)}")

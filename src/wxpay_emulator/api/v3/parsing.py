@@ -46,7 +46,7 @@ def parse_body(model: type[M], body: bytes) -> M:
         raise V3Error(400, "INVALID_REQUEST", "请求体为空，应为JSON")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise V3Error(400, "PARAM_ERROR", f"请求体不是合法的JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise V3Error(400, "PARAM_ERROR", "请求体应为JSON对象")
