@@ -36,10 +36,6 @@ def v2_payment_renderer(ids: Ids) -> PaymentRenderer:
     return render_payment
 
 
-# A refund's status as the v2 notification names it.
-REFUND_STATUS = {"SUCCESS": "SUCCESS", "ABNORMAL": "CHANGE", "CLOSED": "REFUNDCLOSE"}
-
-
 def v2_refund_renderer(ids: Ids) -> RefundRenderer:
     """The refund result notification: an unsigned outer XML whose ``req_info`` is the refund's XML
     (root ``<root>``) encrypted AES-256-ECB with the MD5 of the receiving merchant's API key (its
@@ -48,23 +44,7 @@ def v2_refund_renderer(ids: Ids) -> RefundRenderer:
     def render_refund(
         merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
-        status = REFUND_STATUS.get(refund.status.value, refund.status.value)
-        paid = order.payer_total if order.payer_total is not None else order.total
-        inner: dict[str, wire.Value | None] = {
-            "out_refund_no": refund.out_refund_no,
-            "out_trade_no": order.out_trade_no,
-            "refund_account": str(refund.extras.get("refund_account", "REFUND_SOURCE_UNSETTLED_FUNDS")),
-            "refund_fee": refund.refund,
-            "refund_id": refund.refund_id,
-            "refund_recv_accout": refund.user_received_account,
-            "refund_request_source": "API",
-            "refund_status": status,
-            "settlement_refund_fee": refund.refund,
-            "settlement_total_fee": paid,
-            "success_time": wire.format_datetime(refund.success_time) if refund.success_time else None,
-            "total_fee": order.total,
-            "transaction_id": order.transaction_id,
-        }
+        inner = render.refund_result(order, refund)
         plaintext = wire.render(inner, root="root")
         outer: dict[str, wire.Value | None] = {
             "return_code": "SUCCESS",

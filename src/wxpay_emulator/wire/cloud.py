@@ -282,11 +282,6 @@ def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(CHINA).strftime(TIME_FORMAT)
 
 
-def format_refund_time(moment: dt.datetime) -> str:
-    """Refund times (``refund_success_time_n``, ``success_time``): yyyy-MM-dd HH:mm:ss, Beijing time."""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def camel_keys(fields: dict[str, Any]) -> dict[str, Any]:
     """Seed 001's snake_case answer as seed 003 names it (``mch_id`` -> ``mchId``); nested objects such
     as ``payment`` already carry wx.requestPayment's names and are kept."""

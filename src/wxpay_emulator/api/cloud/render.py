@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from wxpay_emulator.api.v2 import render as v2_render
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.wire.cloud import format_refund_time, format_time
+from wxpay_emulator.wire.cloud import format_time
 
 NONCE_LENGTH = 16  # seed 001's example nonce_str is 16 characters
-MAX_LISTED = 20  # refundquery lists at most 20 refunds per answer (offset pages on)
 
 
 def _head(mch_id: str, sub_appid: str | None, sub_mch_id: str | None, nonce: str) -> dict[str, Any]:
@@ -134,19 +134,6 @@ def payment_result(order: Order, provider: Merchant, ids: Ids) -> dict[str, Any]
 
 # --- refunds -------------------------------------------------------------------------------------------
 
-# A refund's status as v2 names it (refundquery's refund_status_n and the refund callback).
-REFUND_STATUS = {
-    "PROCESSING": "PROCESSING",
-    "SUCCESS": "SUCCESS",
-    "ABNORMAL": "CHANGE",
-    "CLOSED": "REFUNDCLOSE",
-}
-DEFAULT_REFUND_ACCOUNT = "REFUND_SOURCE_UNSETTLED_FUNDS"
-
-
-def _cash_fee(order: Order) -> int:
-    return order.payer_total if order.payer_total is not None else order.total
-
 
 def refund_applied(order: Order, refund: Refund, provider: Merchant, ids: Ids) -> dict[str, Any]:
     """v2 refund's answer: the refund as applied for (it is PROCESSING until it settles)."""
@@ -159,7 +146,7 @@ def refund_applied(order: Order, refund: Refund, provider: Merchant, ids: Ids) -
         "refund_id": refund.refund_id,
         "refund_fee": refund.refund,
         "total_fee": order.total,
-        "cash_fee": _cash_fee(order),
+        "cash_fee": v2_render.cash_fee(order),
         "cash_refund_fee": refund.refund,
     }
     return _signed(head, tail, provider.api_key)
@@ -169,33 +156,13 @@ def refund_query(
     order: Order, refunds: list[Refund], offset: int | None, provider: Merchant, ids: Ids
 ) -> dict[str, Any]:
     """v2 refundquery's answer: the order's amounts and its refunds numbered from 0 (at most
-    ``MAX_LISTED`` from ``offset``; ``total_refund_count`` only when an offset was given)."""
+    v2_render.MAX_LISTED from ``offset``; ``total_refund_count`` only when an offset was given)."""
     head = _head(provider.mchid, order.sub_appid, order.mchid, ids.nonce(NONCE_LENGTH))
-    start = offset or 0
-    listed = refunds[start : start + MAX_LISTED]
-    tail: dict[str, Any] = {
+    tail = {
         "result_code": "SUCCESS",
-        "transaction_id": order.transaction_id,
-        "out_trade_no": order.out_trade_no,
-        "total_fee": order.total,
-        "fee_type": order.currency,
-        "cash_fee": _cash_fee(order),
-        "total_refund_count": len(refunds) if offset is not None else None,
-        "refund_count": len(listed),
+        **v2_render.order_amounts(order),
+        **v2_render.refund_list(refunds, offset),
     }
-    for n, r in enumerate(listed):
-        tail.update(
-            {
-                f"out_refund_no_{n}": r.out_refund_no,
-                f"refund_id_{n}": r.refund_id,
-                f"refund_channel_{n}": r.channel,
-                f"refund_fee_{n}": r.refund,
-                f"refund_status_{n}": REFUND_STATUS[r.status.value],
-                f"refund_account_{n}": str(r.extras.get("refund_account", DEFAULT_REFUND_ACCOUNT)),
-                f"refund_recv_accout_{n}": r.user_received_account,
-                f"refund_success_time_{n}": format_refund_time(r.success_time) if r.success_time else None,
-            }
-        )
     return _signed(head, tail, provider.api_key)
 
 
@@ -203,20 +170,5 @@ def refund_result(order: Order, refund: Refund, provider: Merchant, ids: Ids) ->
     """The refund-result callback: v2 refund notification's fields, in the clear (the platform delivers
     it inside WeChat's cloud, as the payment-result callback)."""
     head = _head(provider.mchid, order.sub_appid, order.mchid, ids.nonce(NONCE_LENGTH))
-    fields = {
-        **head,
-        "transaction_id": order.transaction_id,
-        "out_trade_no": order.out_trade_no,
-        "refund_id": refund.refund_id,
-        "out_refund_no": refund.out_refund_no,
-        "total_fee": order.total,
-        "settlement_total_fee": _cash_fee(order),
-        "refund_fee": refund.refund,
-        "settlement_refund_fee": refund.refund,
-        "refund_status": REFUND_STATUS[refund.status.value],
-        "success_time": format_refund_time(refund.success_time) if refund.success_time else None,
-        "refund_recv_accout": refund.user_received_account,
-        "refund_account": str(refund.extras.get("refund_account", DEFAULT_REFUND_ACCOUNT)),
-        "refund_request_source": "API",
-    }
+    fields = {**head, **v2_render.refund_result(order, refund)}
     return {k: v for k, v in fields.items() if v is not None}

@@ -57,14 +57,8 @@ async def read_fields(request: Request) -> dict[str, str]:
         raise protocol_error(exc.code, exc.message) from exc
 
 
-async def v2_call(request: Request, operation: str, *, appid_required: bool = True) -> V2Call:
-    """Read, identify and verify the request; then answer an armed fault of ``operation``."""
-    fields = await read_fields(request)
-    sign_type = fields.get("sign_type") or v2_sign.MD5
-    if sign_type not in (v2_sign.MD5, v2_sign.HMAC_SHA256):
-        raise protocol_error("INVALID_REQUEST", "sign_type参数错误，仅支持MD5和HMAC-SHA256")
-    if appid_required and not fields.get("appid"):
-        raise protocol_error("APPID_NOT_EXIST", "参数中缺少APPID")
+def caller(request: Request, fields: dict[str, str]) -> Merchant:
+    """The merchant named by ``mch_id``, once the request carries what its sign needs."""
     mch_id = fields.get("mch_id")
     if not mch_id:
         raise protocol_error("MCHID_NOT_EXIST", "参数中缺少MCHID")
@@ -74,12 +68,33 @@ async def v2_call(request: Request, operation: str, *, appid_required: bool = Tr
     for name in ("nonce_str", "sign"):
         if not fields.get(name):
             raise protocol_error("LACK_PARAMS", f"缺少参数{name}")
-    sandbox = is_sandbox(request.url.path)
-    key = v2_sign.sandbox_key(merchant.api_key) if sandbox else merchant.api_key
+    return merchant
+
+
+def sign_type_of(fields: dict[str, str]) -> str:
+    sign_type = fields.get("sign_type") or v2_sign.MD5
+    if sign_type not in (v2_sign.MD5, v2_sign.HMAC_SHA256):
+        raise protocol_error("INVALID_REQUEST", "sign_type参数错误，仅支持MD5和HMAC-SHA256")
+    return sign_type
+
+
+def check_sign(fields: dict[str, str], key: str, sign_type: str) -> None:
     try:
         v2_sign.verify(fields, key, fields["sign"], sign_type)
     except CryptoError as exc:
         raise protocol_error("SIGNERROR", "签名错误") from exc
+
+
+async def v2_call(request: Request, operation: str, *, appid_required: bool = True) -> V2Call:
+    """Read, identify and verify the request; then answer an armed fault of ``operation``."""
+    fields = await read_fields(request)
+    sign_type = sign_type_of(fields)
+    if appid_required and not fields.get("appid"):
+        raise protocol_error("APPID_NOT_EXIST", "参数中缺少APPID")
+    merchant = caller(request, fields)
+    sandbox = is_sandbox(request.url.path)
+    key = v2_sign.sandbox_key(merchant.api_key) if sandbox else merchant.api_key
+    check_sign(fields, key, sign_type)
     call = V2Call(merchant, fields, sign_type, key, sandbox)
     request.state.v2_call = call
     if merchant.sp_mchid is not None:

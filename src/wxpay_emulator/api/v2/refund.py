@@ -21,7 +21,6 @@ router = APIRouter()
 
 REFUND_ACCOUNTS = ("REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS")
 OUT_REFUND_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
-MAX_LISTED = 20  # refundquery lists at most 20 refunds per answer (then offset pages on)
 
 
 def _party(c: V2Call) -> tuple[str, str | None]:
@@ -75,16 +74,6 @@ def _draft(c: V2Call) -> RefundDraft:
     )
 
 
-def _order_fields(order: Order) -> dict[str, wire.Value | None]:
-    return {
-        "transaction_id": order.transaction_id,
-        "out_trade_no": order.out_trade_no,
-        "total_fee": order.total,
-        "fee_type": order.currency,
-        "cash_fee": order.payer_total if order.payer_total is not None else order.total,
-    }
-
-
 def _created(c: V2Call, request: Request) -> tuple[Order, Refund]:
     domain = domain_of(request)
     if c.get("sub_mch_id") is not None:
@@ -118,21 +107,13 @@ async def refund(request: Request) -> Response:
         raise protocol_error("CERT_ERROR", "证书错误: 请使用该商户的API证书(apiclient_cert.pem)发起请求")
     order, made = await call(request, _created, c, request)
     fields = {
-        **_order_fields(order),
+        **render.order_amounts(order),
         "out_refund_no": made.out_refund_no,
         "refund_id": made.refund_id,
         "refund_fee": made.refund,
         "cash_refund_fee": made.refund,
     }
     return success(request, c, fields)
-
-
-V2_REFUND_STATUS = {
-    "PROCESSING": "PROCESSING",
-    "SUCCESS": "SUCCESS",
-    "ABNORMAL": "CHANGE",
-    "CLOSED": "REFUNDCLOSE",
-}
 
 
 def _queried(c: V2Call, request: Request) -> tuple[Order, list[Refund]]:
@@ -175,26 +156,8 @@ async def refundquery(request: Request) -> Response:
     c = await v2_call(request, "v2.refundquery")
     order, refunds = await call(request, _queried, c, request)
     offset = c.get("offset")
-    start = int(offset) if offset is not None and wire.is_digits(offset) and len(offset) < 10 else 0
-    listed = refunds[start : start + MAX_LISTED]
-    fields: dict[str, wire.Value | None] = {
-        **_order_fields(order),
-        "total_refund_count": len(refunds) if offset is not None else None,
-        "refund_count": len(listed),
-    }
-    for n, r in enumerate(listed):
-        fields.update(
-            {
-                f"out_refund_no_{n}": r.out_refund_no,
-                f"refund_id_{n}": r.refund_id,
-                f"refund_channel_{n}": r.channel,
-                f"refund_fee_{n}": r.refund,
-                f"refund_status_{n}": V2_REFUND_STATUS[r.status.value],
-                f"refund_account_{n}": str(r.extras.get("refund_account", "REFUND_SOURCE_UNSETTLED_FUNDS")),
-                f"refund_recv_accout_{n}": r.user_received_account,
-                f"refund_success_time_{n}": wire.format_datetime(r.success_time) if r.success_time else None,
-            }
-        )
+    start = int(offset) if offset is not None and wire.is_digits(offset) and len(offset) < 10 else None
+    fields = {**render.order_amounts(order), **render.refund_list(refunds, start)}
     return success(request, c, fields)
 
 

@@ -13,13 +13,16 @@ from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.v2 import render
 from wxpay_emulator.api.v2.common import (
     V2Call,
+    caller,
+    check_sign,
     error_response,
     read_fields,
+    sign_type_of,
     success,
     v2_call,
 )
-from wxpay_emulator.api.v2.errors import V2Error, protocol_error
-from wxpay_emulator.crypto import CryptoError, v2_sign
+from wxpay_emulator.api.v2.errors import V2Error
+from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, OrderDraft
 from wxpay_emulator.wire import v2 as wire
@@ -198,18 +201,9 @@ async def closeorder(request: Request) -> Response:
 async def getsignkey(request: Request) -> Response:
     """The simulation system's key for ``mch_id``, for a request signed (MD5) with its API key."""
     fields = await read_fields(request)
-    mch_id = fields.get("mch_id")
-    if not mch_id:
-        raise protocol_error("MCHID_NOT_EXIST", "参数中缺少MCHID")
-    merchant = domain_of(request).merchants.find(mch_id)
-    if merchant is None:
-        raise protocol_error("MCHID_NOT_EXIST", "MCHID不存在")
-    if not fields.get("nonce_str") or not fields.get("sign"):
-        raise protocol_error("LACK_PARAMS", "缺少参数nonce_str或sign")
-    try:
-        v2_sign.verify(fields, merchant.api_key, fields["sign"], fields.get("sign_type") or v2_sign.MD5)
-    except CryptoError as exc:
-        raise protocol_error("SIGNERROR", "签名错误") from exc
+    merchant = caller(request, fields)
+    sign_type = sign_type_of(fields)
+    check_sign(fields, merchant.api_key, sign_type)
     answer = {
         "return_code": "SUCCESS",
         "return_msg": "ok",
