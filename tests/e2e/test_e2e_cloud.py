@@ -242,24 +242,20 @@ def test_seed_001_unified_order_pay_and_callback_retried_until_errcode_0(
     assert len(calls) == 4 and {c.path for c in calls} == {"/container"}
     assert len({json.dumps(c.body, sort_keys=True) for c in calls}) == 1  # the same body every time
     body = calls[0].body
-    assert body["return_code"] == body["result_code"] == "SUCCESS"
-    assert (
-        body["mch_id"] == PROVIDER and body["sub_mch_id"] == parties.sub and body["sub_appid"] == MINI_APPID
-    )
-    assert body["out_trade_no"] == SEED_001["out_trade_no"] and body["total_fee"] == body["cash_fee"] == 1
-    assert (
-        body["openid"] == SEED_001["openid"] and body["trade_type"] == "JSAPI" and body["fee_type"] == "CNY"
-    )
-    assert len(body["transaction_id"]) == 28 and len(body["time_end"]) == 14
+    assert body["returnCode"] == body["resultCode"] == "SUCCESS"
+    assert body["mchId"] == PROVIDER and body["subMchId"] == parties.sub and body["subAppid"] == MINI_APPID
+    assert body["outTradeNo"] == SEED_001["out_trade_no"] and body["totalFee"] == body["cashFee"] == 1
+    assert body["openid"] == SEED_001["openid"] and body["tradeType"] == "JSAPI" and body["feeType"] == "CNY"
+    assert len(body["transactionId"]) == 28 and len(body["timeEnd"]) == 14
 
     query = respdata(
         hosting(emu, "queryorder", {"sub_mch_id": parties.sub, "out_trade_no": SEED_001["out_trade_no"]})
     )
     assert query["result_code"] == "SUCCESS" and query["trade_state"] == "SUCCESS"
-    assert query["transaction_id"] == body["transaction_id"] and query["time_end"] == body["time_end"]
+    assert query["transaction_id"] == body["transactionId"] and query["time_end"] == body["timeEnd"]
     assert query["total_fee"] == 1 and query["sign"] == v2_md5(query, parties.provider_key)
     by_id = respdata(
-        hosting(emu, "queryorder", {"sub_mch_id": parties.sub, "transaction_id": body["transaction_id"]})
+        hosting(emu, "queryorder", {"sub_mch_id": parties.sub, "transaction_id": body["transactionId"]})
     )
     assert by_id["out_trade_no"] == SEED_001["out_trade_no"]
 

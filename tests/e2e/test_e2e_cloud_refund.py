@@ -183,16 +183,14 @@ def test_hosting_partial_refunds_query_callbacks_and_order_state(
     calls = [c for c in cloud_receiver.received() if c.path == "/svc/done"]
     assert len(calls) == 2 and calls[0].body == calls[1].body
     body = calls[0].body
-    assert body["return_code"] == "SUCCESS" and body["mch_id"] == PROVIDER
-    assert body["sub_mch_id"] == parties.sub and body["appid"] == body["sub_appid"] == MINI_APPID
-    assert body["refund_id"] == made["refund_id"] and body["out_refund_no"] == first["out_refund_no"]
-    assert body["out_trade_no"] == order["out_trade_no"] and body["transaction_id"] == made["transaction_id"]
-    assert body["total_fee"] == 100 and body["refund_fee"] == 30 and body["refund_status"] == "SUCCESS"
-    assert CHINA_TIME.match(body["success_time"]) and body["refund_recv_accout"]
-    assert (
-        body["refund_request_source"] == "API" and body["refund_account"] == "REFUND_SOURCE_UNSETTLED_FUNDS"
-    )
-    assert body["nonce_str"] and "req_info" not in body
+    assert body["returnCode"] == "SUCCESS" and body["mchId"] == PROVIDER
+    assert body["subMchId"] == parties.sub and body["appid"] == body["subAppid"] == MINI_APPID
+    assert body["refundId"] == made["refund_id"] and body["outRefundNo"] == first["out_refund_no"]
+    assert body["outTradeNo"] == order["out_trade_no"] and body["transactionId"] == made["transaction_id"]
+    assert body["totalFee"] == 100 and body["refundFee"] == 30 and body["refundStatus"] == "SUCCESS"
+    assert CHINA_TIME.match(body["successTime"]) and body["refundRecvAccout"]
+    assert body["refundRequestSource"] == "API" and body["refundAccount"] == "REFUND_SOURCE_UNSETTLED_FUNDS"
+    assert body["nonceStr"] and "req_info" not in body
 
     # One refund by out_refund_no or refund_id; an unknown one is REFUNDNOTEXIST.
     one = respdata(hosting(emu, "queryrefund", {"sub_mch_id": parties.sub, "refund_id": made2["refund_id"]}))

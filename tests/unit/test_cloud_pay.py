@@ -213,8 +213,9 @@ def test_provider_rules_and_callback_bodies(domain: Domain) -> None:
 
     bodies = {n.family: json.loads(n.body) for n, _ in domain.notifications.list()}
     hosting, function = bodies["cloud"], bodies["cloudfn"]
-    assert hosting["transaction_id"] == paid.transaction_id and hosting["sub_mch_id"] == sub.mchid
-    assert hosting["openid"] == hosting["sub_openid"] == SEED_001["openid"]
+    # Both callbacks are camelCase (the cloud-hosting callback page's keys).
+    assert hosting["transactionId"] == paid.transaction_id and hosting["subMchId"] == sub.mchid
+    assert hosting["openid"] == hosting["subOpenid"] == SEED_001["openid"]
     assert function["outTradeNo"] == SEED_003["outTradeNo"] and function["mchId"] == PROVIDER_MCHID
     assert function["openid"] == function["subOpenid"] and function["totalFee"] == 1
     assert "sign" not in hosting and "sign" not in function

@@ -1,16 +1,17 @@
 """Cloud payment callbacks, rendered once per order when the outbox row is written.
 
-- ``cloud`` (cloud hosting, seed 001): the v2 payment-result fields as a JSON object, snake_case
-  (``return_code``, ``result_code``, ``appid``, ``mch_id``, ``sub_appid``, ``sub_mch_id``, ``openid``,
-  ``total_fee``, ``transaction_id``, ``out_trade_no``, ``time_end`` ...), POSTed to the container.
-- ``cloudfn`` (cloud functions, seed 003): the same fields in camelCase (``returnCode``, ``mchId``,
-  ``subMchId``, ``totalFee``, ``transactionId``, ``outTradeNo``, ``timeEnd`` ...), the event of the
-  callback function.
+Both cloud families receive the v2 payment-result fields in camelCase (``returnCode``, ``resultCode``,
+``appid``, ``mchId``, ``subAppid``, ``subMchId``, ``nonceStr``, ``openid``, ``subOpenid``, ``tradeType``,
+``bankType``, ``totalFee``, ``feeType``, ``cashFee``, ``transactionId``, ``outTradeNo``, ``timeEnd`` ...):
+the cloud-function event of seed 003, and the JSON POSTed to a cloud-hosting container, whose callback
+page gives the same camelCase keys ("部分字段名称有转译...请以上述例子的 key 值为准",
+developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloudrun/src/development/pay/callback/).
 
-Refund results (``refund_renderers``, same keys) go to the callback the refund request named: v2's
-refund-notification fields (``refund_id``, ``out_refund_no``, ``refund_fee``, ``refund_status`` SUCCESS /
-CHANGE / REFUNDCLOSE, ``success_time`` ...) in the clear, not in an encrypted ``req_info``: the platform
-delivers them inside WeChat's cloud, as it does payment results. Hosting snake_case, functions camelCase.
+Refund results (``refund_renderers``) go to the callback the refund request named: v2's
+refund-notification fields (``refundId``, ``outRefundNo``, ``refundFee``, ``refundStatus`` SUCCESS /
+CHANGE / REFUNDCLOSE, ``successTime`` ...) in the clear, not in an encrypted ``req_info``: the platform
+delivers them inside WeChat's cloud, as it does payment results. camelCase as well (our reading: no page
+shows a refund callback).
 
 All are acknowledged only by ``{"errcode": 0}`` (notify/protocols.py).
 """
@@ -35,44 +36,33 @@ def _dump(fields: dict[str, Any]) -> str:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def cloud_hosting_renderer(ids: Ids) -> PaymentRenderer:
-    def render_hosting(
-        merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
-    ) -> RenderedNotification:
-        return RenderedNotification(EVENT_TYPE, _dump(render.payment_result(order, merchant, ids)))
-
-    return render_hosting
-
-
-def cloud_function_renderer(ids: Ids) -> PaymentRenderer:
-    def render_function(
+def cloud_payment_renderer(ids: Ids) -> PaymentRenderer:
+    def render_payment(
         merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
         fields = camel_keys(render.payment_result(order, merchant, ids))
         return RenderedNotification(EVENT_TYPE, _dump(fields))
 
-    return render_function
+    return render_payment
 
 
 def cloud_renderers(ids: Ids) -> dict[str, PaymentRenderer]:
-    """The renderers app.py registers, keyed by order family."""
-    return {HOSTING_FAMILY: cloud_hosting_renderer(ids), FUNCTION_FAMILY: cloud_function_renderer(ids)}
+    """The renderers app.py registers, keyed by order family: one callback form for both."""
+    renderer = cloud_payment_renderer(ids)
+    return {HOSTING_FAMILY: renderer, FUNCTION_FAMILY: renderer}
 
 
-def _refund_renderer(ids: Ids, camel: bool) -> RefundRenderer:
+def cloud_refund_renderer(ids: Ids) -> RefundRenderer:
     def render_refund(
         merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
-        fields = render.refund_result(order, refund, merchant, ids)
-        body = _dump(camel_keys(fields) if camel else fields)
-        return RenderedNotification(f"REFUND.{refund.status.value}", body)
+        fields = camel_keys(render.refund_result(order, refund, merchant, ids))
+        return RenderedNotification(f"REFUND.{refund.status.value}", _dump(fields))
 
     return render_refund
 
 
 def cloud_refund_renderers(ids: Ids) -> dict[str, RefundRenderer]:
     """The refund renderers app.py registers, keyed by the family that asked for the refund."""
-    return {
-        HOSTING_FAMILY: _refund_renderer(ids, camel=False),
-        FUNCTION_FAMILY: _refund_renderer(ids, camel=True),
-    }
+    renderer = cloud_refund_renderer(ids)
+    return {HOSTING_FAMILY: renderer, FUNCTION_FAMILY: renderer}
