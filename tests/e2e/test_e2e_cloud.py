@@ -65,7 +65,7 @@ HEADERS = {"X-WX-APPID": MINI_APPID}
 def v2_md5(fields: dict[str, Any], key: str) -> str:
     """The v2 sign, computed here independently of the emulator's code."""
     pairs = sorted(
-        (k, str(v)) for k, v in fields.items() if k != "sign" and v != "" and not isinstance(v, dict)
+        (k, str(v)) for k, v in fields.items() if k != "sign" and v != "" and not isinstance(v, dict | list)
     )
     text = "&".join(f"{k}={v}" for k, v in pairs) + f"&key={key}"
     return hashlib.md5(text.encode()).hexdigest().upper()

@@ -49,6 +49,11 @@ REFUND_KEYS = [
     "total_fee",
     "cash_fee",
     "cash_refund_fee",
+    "coupon_refund_fee",
+    "coupon_refund_count",
+    "coupon_type_list",
+    "coupon_refund_id_list",
+    "coupon_refund_fee_list",
 ]
 CHINA_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 ENV = "env-refund"
@@ -158,24 +163,22 @@ def test_hosting_partial_refunds_query_callbacks_and_order_state(
     query = respdata(hosting(emu, "queryrefund", ref))
     assert query["sign"] == v2_md5(query, key) and query["result_code"] == "SUCCESS"
     assert query["refund_count"] == 2 and "total_refund_count" not in query
-    assert [query["out_refund_no_0"], query["out_refund_no_1"]] == [
-        first["out_refund_no"],
-        second["out_refund_no"],
-    ]
-    assert [query["refund_fee_0"], query["refund_fee_1"]] == [30, 50]
-    assert query["refund_status_0"] == query["refund_status_1"] == "PROCESSING"
-    assert "refund_success_time_0" not in query
+    # The cloud's refundquery lists (where v2 numbers out_refund_no_$n).
+    assert query["out_refund_no_list"] == [first["out_refund_no"], second["out_refund_no"]]
+    assert query["refund_fee_list"] == [30, 50] and "out_refund_no_0" not in query
+    assert query["refund_status_list"] == ["PROCESSING", "PROCESSING"]
+    assert query["refund_success_time_list"] == ["", ""]
     state = respdata(hosting(emu, "queryorder", ref))
     assert state["trade_state"] == "SUCCESS"
 
     advance(emu, REFUND_DELAY + 1)
     done = poll(
         lambda: respdata(hosting(emu, "queryRefund", ref)),
-        lambda q: q.get("refund_status_0") == q.get("refund_status_1") == "SUCCESS",
+        lambda q: q.get("refund_status_list") == ["SUCCESS", "SUCCESS"],
         "both refunds to succeed",
     )
-    assert CHINA_TIME.match(done["refund_success_time_0"]) and done["refund_recv_accout_0"]
-    assert done["refund_id_1"] == made2["refund_id"]
+    assert CHINA_TIME.match(done["refund_success_time_list"][0]) and done["refund_recv_accout_list"][0]
+    assert done["refund_id_list"][1] == made2["refund_id"]
     assert respdata(hosting(emu, "queryorder", ref))["trade_state"] == "REFUND"
 
     (n,) = delivered(emu, "cloudrefund", 1)  # only the first refund named a callback
@@ -194,10 +197,12 @@ def test_hosting_partial_refunds_query_callbacks_and_order_state(
 
     # One refund by out_refund_no or refund_id; an unknown one is REFUNDNOTEXIST.
     one = respdata(hosting(emu, "queryrefund", {"sub_mch_id": parties.sub, "refund_id": made2["refund_id"]}))
-    assert one["refund_count"] == 1 and one["out_refund_no_0"] == second["out_refund_no"]
+    assert one["refund_count"] == 1 and one["out_refund_no_list"] == [second["out_refund_no"]]
     paged = respdata(hosting(emu, "queryrefund", {**ref, "offset": 1}))
     assert paged["total_refund_count"] == 2 and paged["refund_count"] == 1
-    assert paged["out_refund_no_0"] == second["out_refund_no"]
+    assert paged["out_refund_no_list"] == [second["out_refund_no"]]
+    beyond = respdata(hosting(emu, "queryrefund", {**ref, "offset": 2}))
+    assert failure(beyond, key)[0] == "PARAM_ERROR"  # an offset past total_refund_count
     unknown = {"sub_mch_id": parties.sub, "out_refund_no": "NOPE_" + order["out_trade_no"]}
     assert failure(respdata(hosting(emu, "queryrefund", unknown)), key)[0] == "REFUNDNOTEXIST"
 
@@ -262,7 +267,14 @@ def test_cloud_function_refund_camel_case_and_closed_refund(
     assert made["errCode"] == 0 and made["errMsg"] == "cloudPay.refund:ok", made
     camel = ["returnCode", "returnMsg", "appid", "mchId", "subAppid", "subMchId", "nonceStr", "sign"]
     tail = ["resultCode", "transactionId", "outTradeNo", "outRefundNo", "refundId", "refundFee", "totalFee"]
-    assert list(made)[2:] == [*camel, *tail, "cashFee", "cashRefundFee"]
+    coupons = [
+        "couponRefundFee",
+        "couponRefundCount",
+        "couponTypeList",
+        "couponRefundIdList",
+        "couponRefundFeeList",
+    ]
+    assert list(made)[2:] == [*camel, *tail, "cashFee", "cashRefundFee", *coupons]
     assert made["refundFee"] == made["cashRefundFee"] == 4 and made["subMchId"] == parties.sub
 
     closing = {**base, "outRefundNo": "F2_" + order["outTradeNo"], "refundFee": 6, **callback}
@@ -284,12 +296,12 @@ def test_cloud_function_refund_camel_case_and_closed_refund(
     ref = {"subMchId": parties.sub, "outTradeNo": order["outTradeNo"]}
     q = poll(
         lambda: function(emu, "queryRefund", ref).json(),
-        lambda q: q.get("refundStatus0") == "SUCCESS" and q.get("refundStatus2") == "SUCCESS",
+        lambda q: q.get("refundStatusList", [None, None, None])[0::2] == ["SUCCESS", "SUCCESS"],
         "the function refunds to settle",
     )
     assert q["errMsg"] == "cloudPay.queryRefund:ok" and q["refundCount"] == 3
-    assert q["refundStatus1"] == "REFUNDCLOSE" and "refundSuccessTime1" not in q
-    assert CHINA_TIME.match(q["refundSuccessTime0"])
+    assert q["refundStatusList"][1] == "REFUNDCLOSE" and q["refundSuccessTimeList"][1] == ""
+    assert CHINA_TIME.match(q["refundSuccessTimeList"][0])
 
     notes = delivered(emu, "cloudfnrefund", 2)
     assert sorted(n["event_type"] for n in notes) == ["REFUND.CLOSED", "REFUND.SUCCESS"]
@@ -301,7 +313,7 @@ def test_cloud_function_refund_camel_case_and_closed_refund(
     assert shut["refundStatus"] == "REFUNDCLOSE" and "successTime" not in shut
 
     one = function(emu, "queryRefund", {"subMchId": parties.sub, "outRefundNo": body["outRefundNo"]}).json()
-    assert one["refundCount"] == 1 and one["refundId0"] == made["refundId"]
+    assert one["refundCount"] == 1 and one["refundIdList"] == [made["refundId"]]
     nothing = function(
         emu, "queryRefund", {"subMchId": parties.sub, "refundId": "50300000000000000000000000"}
     )

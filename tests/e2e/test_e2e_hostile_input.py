@@ -109,6 +109,12 @@ def test_v2_refund_inputs(emulator_process: EmulatorProcess, emu: Emu) -> None:
     assert refused["err_code"] == "ORDERNOTEXIST"
     # ... so production can still refund all of it.
     assert v2_post(emulator_process, "/secapi/pay/refund", refund)["result_code"] == "SUCCESS"
+    # refundquery pages by offset; an offset past total_refund_count is PARAM_ERROR.
+    first_page = v2_post(emulator_process, "/pay/refundquery", {**query, "offset": "0"})
+    assert first_page["total_refund_count"] == "1" and first_page["refund_count"] == "1"
+    assert (
+        v2_post(emulator_process, "/pay/refundquery", {**query, "offset": "1"})["err_code"] == "PARAM_ERROR"
+    )
 
 
 def test_v3_refund_from_must_add_up(emulator_process: EmulatorProcess, emu: Emu, v3api: Any) -> None:

@@ -47,6 +47,7 @@ DESCRIPTIONS = {
     "INVALID_REQUEST": "参数错误",
     "POST_DATA_EMPTY": "post数据为空",
     "NOT_UTF8": "编码格式错误",
+    "PARAM_ERROR": "参数错误",
 }
 
 

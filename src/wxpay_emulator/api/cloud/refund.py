@@ -19,6 +19,7 @@ from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import answer, caller_appid, refused
+from wxpay_emulator.api.v2 import render as v2_render
 from wxpay_emulator.domain.cloud import container_address, function_address
 from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY, PROVIDER_MCHID, ensure_provider
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
@@ -128,6 +129,8 @@ async def _handle(request: Request, operation: str) -> Response:
             q = parse(FunctionRefundQuery, raw) if function else parse(HostingRefundQuery, raw)
             sub_mch_id = q.sub_mch_id
             order, refunds = await call(request, _lookup, domain, q)
+            if v2_render.offset_beyond(refunds, q.offset):
+                raise CloudBadRequest("PARAM_ERROR", "offset超过了退款单总笔数total_refund_count")
             data = render.refund_query(order, refunds, q.offset, provider, domain.ids)
     except CloudBadRequest as exc:
         if exc.code is None:

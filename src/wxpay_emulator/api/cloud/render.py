@@ -17,6 +17,7 @@ from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.wire.cloud import format_time
+from wxpay_emulator.wire.v2 import format_datetime
 
 NONCE_LENGTH = 16  # seed 001's example nonce_str is 16 characters
 
@@ -138,7 +139,7 @@ def payment_result(order: Order, provider: Merchant, ids: Ids) -> dict[str, Any]
 def refund_applied(order: Order, refund: Refund, provider: Merchant, ids: Ids) -> dict[str, Any]:
     """v2 refund's answer: the refund as applied for (it is PROCESSING until it settles)."""
     head = _head(provider.mchid, order.sub_appid, order.mchid, ids.nonce(NONCE_LENGTH))
-    tail = {
+    tail: dict[str, Any] = {
         "result_code": "SUCCESS",
         "transaction_id": order.transaction_id,
         "out_trade_no": order.out_trade_no,
@@ -148,6 +149,12 @@ def refund_applied(order: Order, refund: Refund, provider: Merchant, ids: Ids) -
         "total_fee": order.total,
         "cash_fee": v2_render.cash_fee(order),
         "cash_refund_fee": refund.refund,
+        # No coupon engine: the /_/pay/refund example's coupon fields, zero and empty.
+        "coupon_refund_fee": 0,
+        "coupon_refund_count": 0,
+        "coupon_type_list": [],
+        "coupon_refund_id_list": [],
+        "coupon_refund_fee_list": [],
     }
     return _signed(head, tail, provider.api_key)
 
@@ -155,13 +162,29 @@ def refund_applied(order: Order, refund: Refund, provider: Merchant, ids: Ids) -
 def refund_query(
     order: Order, refunds: list[Refund], offset: int | None, provider: Merchant, ids: Ids
 ) -> dict[str, Any]:
-    """v2 refundquery's answer: the order's amounts and its refunds numbered from 0 (at most
-    v2_render.MAX_LISTED from ``offset``; ``total_refund_count`` only when an offset was given)."""
+    """v2 refundquery's answer in the cloud's form: the order's amounts and its refunds as parallel
+    ``*_list`` arrays (where v2 numbers ``out_refund_no_$n``), as the /_/pay/queryrefund example shows
+    and merchants' code reads them (at most v2_render.MAX_LISTED from ``offset``;
+    ``total_refund_count`` only when an offset was given)."""
     head = _head(provider.mchid, order.sub_appid, order.mchid, ids.nonce(NONCE_LENGTH))
-    tail = {
+    start = offset or 0
+    listed = refunds[start : start + v2_render.MAX_LISTED]
+    tail: dict[str, Any] = {
         "result_code": "SUCCESS",
         **v2_render.order_amounts(order),
-        **v2_render.refund_list(refunds, offset),
+        "total_refund_count": len(refunds) if offset is not None else None,
+        "refund_count": len(listed),
+        "out_refund_no_list": [r.out_refund_no for r in listed],
+        "refund_id_list": [r.refund_id for r in listed],
+        "refund_channel_list": [r.channel for r in listed],
+        "refund_fee_list": [r.refund for r in listed],
+        "settlement_refund_fee_list": [r.refund for r in listed],
+        "refund_status_list": [v2_render.REFUND_STATUS[r.status.value] for r in listed],
+        "refund_account_list": [v2_render.refund_account(r) for r in listed],
+        "refund_recv_accout_list": [r.user_received_account for r in listed],
+        "refund_success_time_list": [
+            format_datetime(r.success_time) if r.success_time else "" for r in listed
+        ],
     }
     return _signed(head, tail, provider.api_key)
 

@@ -37,6 +37,7 @@ DESCRIPTIONS: dict[str, str] = {
     "REFUNDNOTEXIST": "退款订单查询失败",
     "USER_ACCOUNT_ABNORMAL": "退款请求失败",
     "CERT_ERROR": "证书错误",
+    "PARAM_ERROR": "参数错误",
 }
 
 _FROM_DOMAIN: dict[ErrorCode, str] = {

@@ -157,6 +157,8 @@ async def refundquery(request: Request) -> Response:
     order, refunds = await call(request, _queried, c, request)
     offset = c.get("offset")
     start = int(offset) if offset is not None and wire.is_digits(offset) and len(offset) < 10 else None
+    if offset is not None and (start is None or render.offset_beyond(refunds, start)):
+        raise V2Error("PARAM_ERROR", "offset参数错误: 超过了退款单总笔数total_refund_count")
     fields = {**render.order_amounts(order), **render.refund_list(refunds, start)}
     return success(request, c, fields)
 

@@ -85,7 +85,9 @@ REFUND_STATUS = {
     "CLOSED": "REFUNDCLOSE",
 }
 DEFAULT_REFUND_ACCOUNT = "REFUND_SOURCE_UNSETTLED_FUNDS"
-MAX_LISTED = 20  # refundquery lists at most 20 refunds per answer (then ``offset`` pages on)
+# refundquery by order answers the first 10 refunds and total_refund_count; ``offset`` pages on by 10, and
+# an offset past the refunds is PARAM_ERROR (CloudPay.queryRefund's page, which mirrors refundquery).
+MAX_LISTED = 10
 
 
 def cash_fee(order: Order) -> int:
@@ -105,6 +107,11 @@ def order_amounts(order: Order) -> dict[str, wire.Value | None]:
         "fee_type": order.currency,
         "cash_fee": cash_fee(order),
     }
+
+
+def offset_beyond(refunds: list[Refund], offset: int | None) -> bool:
+    """An ``offset`` with no refund at it: the caller answers PARAM_ERROR."""
+    return offset is not None and offset >= len(refunds)
 
 
 def refund_list(refunds: list[Refund], offset: int | None) -> dict[str, wire.Value | None]:
@@ -136,6 +143,7 @@ def refund_result(order: Order, refund: Refund) -> dict[str, wire.Value | None]:
     """The refund result, as the v2 notification's ``req_info`` (and the cloud callbacks) carry it, in
     WeChat's alphabetical order."""
     return {
+        "cash_refund_fee": refund.refund,
         "out_refund_no": refund.out_refund_no,
         "out_trade_no": order.out_trade_no,
         "refund_account": refund_account(refund),
