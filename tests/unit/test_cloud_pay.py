@@ -4,6 +4,8 @@ the provider/sub-merchant rules, and the callback bodies each family renders."""
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -11,6 +13,7 @@ from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import CLOUD_ERRORS, DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import draft_of
 from wxpay_emulator.crypto import v2_sign
+from wxpay_emulator.domain.cloud import EndpointKind
 from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID, CloudPayService, ensure_provider
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import KeyMode, PaymentResult
@@ -68,6 +71,7 @@ SEED_CODES = {
     "ERROR": "业务错误",
     "TRADE_OVERDUE": "订单已经超过退款期限",
     "REFUNDNOTEXIST": "退款订单查询失败",
+    "PARAM_ERROR": "参数错误",  # queryrefund: an offset past total_refund_count
 }
 
 
@@ -224,3 +228,17 @@ def test_provider_rules_and_callback_bodies(domain: Domain) -> None:
         service.close(sub.mchid, None, paid.transaction_id)
     assert paid_close.value.code is ErrorCode.ORDER_PAID
     assert service.find(sub.mchid, None, paid.transaction_id).id == order.id
+
+
+def test_concurrent_registrations_of_one_endpoint(domain: Domain) -> None:
+    """One upsert statement: racing registrations end in one of their URLs, never an IntegrityError."""
+    barrier = threading.Barrier(10)
+    urls = [f"http://127.0.0.1:{9000 + i}/cb" for i in range(10)]
+
+    def register(url: str) -> None:
+        barrier.wait(10)
+        domain.cloud.register(EndpointKind.CONTAINER, "env-race", "svc", url)
+
+    with ThreadPoolExecutor(10) as pool:
+        list(pool.map(register, urls))
+    assert domain.cloud.get(EndpointKind.CONTAINER, "env-race", "svc").url in urls

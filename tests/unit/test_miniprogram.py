@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -207,3 +209,61 @@ def test_paid_unionid_errors(domain: Domain, merchant: Merchant) -> None:
     # Unbound from the open platform: 89002.
     mp.put_app(merchant.appid, open_account=None)
     assert code(token, stranger, transaction_id=tx) == 89002
+
+
+def test_stable_token_renews_in_its_last_five_minutes_and_throttles_forced_refresh(
+    domain: Domain, merchant: Merchant
+) -> None:
+    mp = domain.miniprogram
+    secret = mp.apps_of(merchant)[0].secret
+
+    def stable(force: bool = False) -> tuple[str, int]:
+        issued = mp.stable_token("client_credential", merchant.appid, secret, force_refresh=force)
+        return issued.access_token, issued.expires_in
+
+    first, _ = stable()
+    domain.advance_clock(10)
+    assert stable(force=True)[0] == first  # forced again within 30 s: the current token
+    domain.advance_clock(30)
+    forced, life = stable(force=True)
+    assert forced != first and life == 7200
+    with pytest.raises(MiniProgramError):
+        mp.token_app(first)  # a forced refresh ends the previous token at once
+    domain.advance_clock(7200 - 300 - 10)  # (the business clock also runs in real time meanwhile)
+    same, left = stable()
+    assert same == forced and 300 < left <= 310
+    domain.advance_clock(10)
+    renewed, life = stable()  # 300 s left: a new token, and the old one lives out its five minutes
+    assert renewed != forced and life == 7200
+    assert mp.token_app(forced) == merchant.appid
+    domain.advance_clock(300)
+    with pytest.raises(MiniProgramError):
+        mp.token_app(forced)
+
+
+def test_concurrent_stable_tokens_are_one_valid_token(domain: Domain, merchant: Merchant) -> None:
+    """PostgreSQL runs these concurrently: the app's row lock makes them one issuer at a time."""
+    mp = domain.miniprogram
+    secret = mp.apps_of(merchant)[0].secret
+    barrier = threading.Barrier(12)
+
+    def call() -> str:
+        barrier.wait(10)
+        return mp.stable_token("client_credential", merchant.appid, secret).access_token
+
+    with ThreadPoolExecutor(12) as pool:
+        tokens = set(pool.map(lambda _: call(), range(12)))
+    assert len(tokens) == 1
+    assert mp.token_app(tokens.pop()) == merchant.appid
+
+
+def test_concurrent_first_put_of_an_app_keeps_each_callers_secret(domain: Domain) -> None:
+    barrier = threading.Barrier(8)
+
+    def put(i: int) -> str:
+        barrier.wait(10)
+        return domain.miniprogram.put_app("wxracingapp00001", secret=f"{i:032x}").secret
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(put, range(8)))
+    assert answers == [f"{i:032x}" for i in range(8)]

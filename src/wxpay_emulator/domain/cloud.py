@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.db import Store, insert_or
 from wxpay_emulator.storage.tables import cloud_endpoints
 
 
@@ -51,14 +51,10 @@ class CloudEndpointService:
 
     def register(self, kind: EndpointKind, env_id: str, name: str, url: str) -> CloudEndpoint:
         """Register (or move) the URL that receives callbacks for this env's service or function."""
+        values = {"kind": kind.value, "env_id": env_id, "name": name, "url": url}
         with self.store.transaction() as conn:
-            key = (
-                (cloud_endpoints.c.kind == kind.value)
-                & (cloud_endpoints.c.env_id == env_id)
-                & (cloud_endpoints.c.name == name)
-            )
-            conn.execute(delete(cloud_endpoints).where(key))
-            conn.execute(insert(cloud_endpoints).values(kind=kind.value, env_id=env_id, name=name, url=url))
+            # One statement: concurrent registrations of one endpoint end in the last URL, not a 500.
+            insert_or(conn, cloud_endpoints, ["kind", "env_id", "name"], values, {"url": url})
         return CloudEndpoint(kind, env_id, name, url)
 
     def list(self, kind: EndpointKind | None = None) -> list[CloudEndpoint]:

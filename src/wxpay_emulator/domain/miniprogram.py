@@ -30,6 +30,8 @@ from wxpay_emulator.storage.repositories import OrderRepo
 TOKEN_SECONDS = 7200
 # A new /cgi-bin/token leaves the previous one valid for five more minutes (WeChat's overlap).
 OVERLAP_SECONDS = 300
+# stable_token: force_refresh calls closer together than this answer the current token.
+FORCE_REFRESH_GAP_SECONDS = 30
 # getPaidUnionid answers only within five minutes of the payment (seed 000, 注意事项).
 UNIONID_WINDOW_SECONDS = 300
 TOKEN_LENGTH = 136
@@ -157,7 +159,10 @@ class MiniProgramService:
                 if open_account is UNSET:
                     open_account = default_open_account(appid)
                 app = App(appid, secret or self._new_secret(), open_account)
-                repo.add_app(app, self.clock.real_now())
+                if not repo.add_app(app, self.clock.real_now()):
+                    # A concurrent first sight made the app first: this call's values still apply.
+                    given = {"open_account": open_account} if open_account is not UNSET else {}
+                    repo.update_app(appid, {**given, **({"secret": secret} if secret else {})})
             else:
                 changes: dict[str, Any] = {} if open_account is UNSET else {"open_account": open_account}
                 if secret:
@@ -187,7 +192,9 @@ class MiniProgramService:
             raise MiniProgramError(41002)
         if secret is None:
             raise MiniProgramError(41004)
-        return self._authenticate(self._ensure(repo, appid), secret)
+        app = self._authenticate(self._ensure(repo, appid), secret)
+        repo.lock_app(app.appid)  # one issuer at a time per app, so no caller gets a token already capped
+        return app
 
     def _issue(self, repo: MiniProgramRepo, appid: str, kind: str, now: dt.datetime) -> IssuedToken:
         token = AccessToken(
@@ -209,18 +216,25 @@ class MiniProgramService:
     def stable_token(
         self, grant_type: str | None, appid: str | None, secret: str | None, force_refresh: bool = False
     ) -> IssuedToken:
-        """``POST /cgi-bin/stable_token``: the same token while it is valid (``expires_in`` counts down);
-        ``force_refresh`` makes a new one and ends the previous at once. Apart from /cgi-bin/token's."""
+        """``POST /cgi-bin/stable_token`` (getStableAccessToken), apart from /cgi-bin/token's tokens.
+
+        Normal mode: the same token while more than five minutes of it remain (``expires_in`` counts
+        down); in its last five minutes a new one is issued and the old one lives out its time, so the
+        two overlap and a caller never gets a token about to die. ``force_refresh``: a new token, the
+        previous one ending at once, except within 30 s of the last refresh, which answer the current
+        token (WeChat's anti-abuse rule; its daily limit of 20 forced refreshes is not enforced)."""
         now = self.clock.now()
         with self.store.transaction() as conn:
             repo = MiniProgramRepo(conn)
             app = self._credentials(repo, grant_type, appid, secret)
             current = repo.latest_token(app.appid, "stable")
-            if not force_refresh and current is not None:
+            if current is not None and current.expires_at > now:
                 remaining = int((current.expires_at - now).total_seconds())
-                if remaining >= 1:
+                recent = now - current.created_at < dt.timedelta(seconds=FORCE_REFRESH_GAP_SECONDS)
+                if (not force_refresh and remaining > OVERLAP_SECONDS) or (force_refresh and recent):
                     return IssuedToken(current.token, remaining)
-            repo.cap_tokens(app.appid, "stable", now)
+            if force_refresh:
+                repo.cap_tokens(app.appid, "stable", now)
             return self._issue(repo, app.appid, "stable", now)
 
     def token_app(self, access_token: str | None) -> str:

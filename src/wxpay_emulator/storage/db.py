@@ -8,14 +8,16 @@ gets the same guarantee from row locks (``SELECT ... FOR UPDATE``) and the uniqu
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -101,3 +103,23 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_or(
+    conn: Connection,
+    table: Table,
+    keys: list[str],
+    values: Mapping[str, Any],
+    update: Mapping[str, Any] | None = None,
+) -> bool:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET ``update`` (or DO NOTHING): one statement, so two
+    concurrent first writers end in an update or a no-op, never an IntegrityError (PostgreSQL and
+    SQLite spell it alike). True if a row was inserted or updated."""
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(table).values(**values)
+    if update:
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=dict(update))
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    # RETURNING, not rowcount: psycopg counts a row for an ON CONFLICT DO NOTHING that did nothing.
+    return conn.execute(statement.returning(*(table.c[k] for k in keys))).first() is not None

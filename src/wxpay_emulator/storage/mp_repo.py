@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from wxpay_emulator.storage.db import insert_or
 from wxpay_emulator.storage.tables import (
     access_tokens,
     apps,
@@ -46,9 +45,7 @@ class MiniProgramRepo:
     def _insert_new(self, table: Table, keys: list[str], **values: Any) -> bool:
         """Insert unless the primary key exists (a concurrent writer may have won): one statement, so
         the race ends in "do nothing" rather than an IntegrityError. True if this call inserted."""
-        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        result = self.conn.execute(upsert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
-        return bool(result.rowcount)
+        return insert_or(self.conn, table, keys, values)
 
     # --- apps ------------------------------------------------------------------------------------------
 
@@ -69,6 +66,12 @@ class MiniProgramRepo:
             open_account=app.open_account,
             created_at=created_at,
         )
+
+    def lock_app(self, appid: str) -> None:
+        """Serialise token issuing per app: PostgreSQL locks the app's row until the transaction ends
+        (SQLite runs one writer at a time anyway)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(apps.c.appid).where(apps.c.appid == appid).with_for_update())
 
     def update_app(self, appid: str, changes: dict[str, Any]) -> None:
         """Change ``secret`` and/or ``open_account`` (the keys present in ``changes``)."""

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wxpay_emulator.domain.models import (
     CombineOrder,
@@ -21,6 +19,7 @@ from wxpay_emulator.domain.models import (
     Order,
 )
 from wxpay_emulator.domain.states import TradeState
+from wxpay_emulator.storage.db import insert_or
 from wxpay_emulator.storage.tables import (
     access_tokens,
     combine_orders,
@@ -298,9 +297,7 @@ class StateRepo:
 
     def set(self, key: str, value: str) -> None:
         """Insert or update in one statement, so two first writers cannot collide."""
-        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        statement = upsert(settings_kv).values(key=key, value=value)
-        self.conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+        insert_or(self.conn, settings_kv, ["key"], {"key": key, "value": value}, {"value": value})
 
 
 def reset_business_data(conn: Connection) -> None:
