@@ -326,12 +326,14 @@ def test_seed_003_cloud_function_unified_order_query_close(
     assert unpaid["errMsg"] == "cloudPay.queryOrder:ok" and unpaid["tradeState"] == "NOTPAY"
     assert "transactionId" not in unpaid
 
+    # The function answers errcode 1 first: not acknowledged, so the callback comes again.
+    cloud_receiver.plan = [(200, {"errcode": 1, "errmsg": "not yet"})]
     paid = emu.pay(prepay_id=result["prepayId"])
     assert paid.status_code == 200, paid.text
     n = delivered(emu)
-    assert n["family"] == "cloudfn" and n["attempts"] == 1
-    (call,) = cloud_receiver.received()
-    assert call.path == "/fn/pay_cb"
+    assert n["family"] == "cloudfn" and n["attempts"] == 2
+    first, call = cloud_receiver.received()
+    assert call.path == first.path == "/fn/pay_cb" and call.body == first.body
     event = call.body
     for key in ("returnCode", "resultCode", "appid", "mchId", "subAppid", "subMchId", "nonceStr", "openid"):
         assert event[key], key
@@ -392,7 +394,12 @@ def test_error_rows_of_seed_001(emu: Emu, parties: Parties) -> None:
     # Without X-WX-APPID the configured default app (not bound to this sub-merchant) is the caller.
     assert failure(hosting(emu, "unifiedorder", base, {}))[0] == "APPID_MCHID_NOT_MATCH"
     assert respdata(hosting(emu, "unifiedorder", base))["result_code"] == "SUCCESS"
-    assert failure(hosting(emu, "unifiedorder", {**base, "total_fee": 2})) == (
+    # Re-entry with other parameters is seed 001's INVALID_REQUEST (订单重入时,要求参数值与原请求一致) ...
+    assert failure(hosting(emu, "unifiedorder", {**base, "total_fee": 2})) == ("INVALID_REQUEST", "参数错误")
+    # ... and the number of an order another API placed (here a cloud function's) OUT_TRADE_NO_USED.
+    taken = {**SEED_003, "subMchId": parties.sub, "outTradeNo": new_trade_no("FN")}
+    assert function(emu, "unifiedOrder", taken).json()["resultCode"] == "SUCCESS"
+    assert failure(hosting(emu, "unifiedorder", {**base, "out_trade_no": taken["outTradeNo"]})) == (
         "OUT_TRADE_NO_USED",
         "商户订单号重复",
     )

@@ -174,37 +174,43 @@ def test_one_user_has_one_unionid_across_two_apps(
     assert got == {user["unionids"][f"open_{mchid}"]}
 
 
-def test_every_error_code(emu: Emu, mp_merchant: dict[str, Any], receiver: Receiver) -> None:
+@pytest.mark.parametrize("lookup", ["transaction_id", "mch_id+out_trade_no"])
+def test_every_error_code(emu: Emu, mp_merchant: dict[str, Any], receiver: Receiver, lookup: str) -> None:
     appid, mchid = mp_merchant["appid"], mp_merchant["mchid"]
     stranger = "o" + secrets.token_urlsafe(20)[:27]  # an openid the merchant made up
     out_trade_no = place_and_pay(emu, mp_merchant, receiver, appid, stranger)
     tx = transaction_id(emu, out_trade_no)
     access_token = token(emu, appid, secrets_of(emu, mchid)[appid])
     someone_else = new_user(emu, appid)["openids"][appid]
+    if lookup == "transaction_id":
+        trade, unknown_trade = {"transaction_id": tx}, {"transaction_id": "4" * 28}
+    else:
+        trade = {"mch_id": mchid, "out_trade_no": out_trade_no}
+        unknown_trade = {"mch_id": mchid, "out_trade_no": "NOSUCHORDER"}
 
     def answer(**params: str) -> dict[str, Any]:
         return get(emu, "/wxa/getpaidunionid", **params)
 
-    assert answer(openid=stranger, transaction_id=tx) == {"errcode": 41001, "errmsg": "access_token missing"}
-    assert answer(access_token="bogus", openid=stranger, transaction_id=tx)["errcode"] == 40001
-    assert answer(access_token=access_token, openid="oNotAUserOfThisApp000000000", transaction_id=tx) == {
+    assert answer(openid=stranger, **trade) == {"errcode": 41001, "errmsg": "access_token missing"}
+    assert answer(access_token="bogus", openid=stranger, **trade)["errcode"] == 40001
+    assert answer(access_token=access_token, openid="oNotAUserOfThisApp000000000", **trade) == {
         "errcode": 40003,
         "errmsg": "invalid openid",
     }
-    assert answer(access_token=access_token, openid=someone_else, transaction_id=tx)["errcode"] == 89300
-    assert answer(access_token=access_token, openid=stranger, transaction_id="4" * 28)["errcode"] == 89300
-    assert answer(access_token=access_token, openid=stranger, transaction_id=tx)["errcode"] == 0
+    assert answer(access_token=access_token, openid=someone_else, **trade)["errcode"] == 89300
+    assert answer(access_token=access_token, openid=stranger, **unknown_trade)["errcode"] == 89300
+    assert answer(access_token=access_token, openid=stranger, **trade)["errcode"] == 0
 
     unbound = emu.control("POST", "/apps", json={"appid": appid, "open_account": None})
     assert unbound.status_code == 200 and unbound.json()["open_account"] is None
     try:
-        assert answer(access_token=access_token, openid=stranger, transaction_id=tx) == {
+        assert answer(access_token=access_token, openid=stranger, **trade) == {
             "errcode": 89002,
             "errmsg": "open not exists",
         }
     finally:
         emu.control("POST", "/apps", json={"appid": appid, "open_account": f"open_{mchid}"})
-    assert answer(access_token=access_token, openid=stranger, transaction_id=tx)["errcode"] == 0
+    assert answer(access_token=access_token, openid=stranger, **trade)["errcode"] == 0
 
 
 def test_tokens_expire_after_two_hours_and_overlap_five_minutes(

@@ -27,6 +27,26 @@ XML_FAIL = (
 
 MakeV2 = Callable[..., WeChatPayV2]
 
+# Seed 001's error table (名称 -> 描述), copied here so the tests do not read the emulator's own table.
+SEED_001_DES = {
+    "INVALID_REQUEST": "参数错误",
+    "NOAUTH": "商户无此接口权限",
+    "NOTENOUGH": "余额不足",
+    "ORDERPAID": "商户订单已支付",
+    "ORDERCLOSED": "订单已关闭",
+    "SYSTEMERROR": "系统错误",
+    "APPID_NOT_EXIST": "APPID不存在",
+    "MCHID_NOT_EXIST": "MCHID不存在",
+    "APPID_MCHID_NOT_MATCH": "appid和mch_id不匹配",
+    "LACK_PARAMS": "缺少参数",
+    "OUT_TRADE_NO_USED": "商户订单号重复",
+    "SIGNERROR": "签名错误",
+    "XML_FORMAT_ERROR": "XML格式错误",
+    "REQUIRE_POST_METHOD": "请使用post方法",
+    "POST_DATA_EMPTY": "post数据为空",
+    "NOT_UTF8": "编码格式错误",
+}
+
 
 @pytest.fixture
 def make_v2(emulator_process: EmulatorProcess) -> MakeV2:
@@ -175,15 +195,27 @@ def test_notification_ack_needs_success_xml(make_v2: MakeV2, emu: Emu, receiver:
 
 
 @pytest.mark.parametrize("sign_type", ["MD5", "HMAC-SHA256"])
-def test_sandbox_switch(make_v2: MakeV2, emu: Emu, emulator_process: EmulatorProcess, sign_type: str) -> None:
+def test_sandbox_switch(
+    make_v2: MakeV2, emu: Emu, emulator_process: EmulatorProcess, receiver: Receiver, sign_type: str
+) -> None:
     client = make_v2(sandbox=True)
     sandbox_key = client.sandbox_api_key
     assert sandbox_key and sandbox_key != client.api_key and len(sandbox_key) == 32
+    receiver.reply = lambda _status: XML_OK
     out_trade_no = new_trade_no("SB")
-    created = create(client, out_trade_no=out_trade_no, sign_type=sign_type)
+    created = create(client, out_trade_no=out_trade_no, sign_type=sign_type, notify_url=receiver.url)
     check_sign(created, sandbox_key)
     emu.pay(mchid=DEFAULT_MCHID, out_trade_no=out_trade_no)
     assert client.order.query(out_trade_no=out_trade_no)["trade_state"] == "SUCCESS"
+    # The notification is signed with the sandbox key (and the order's sign_type).
+    notice = parse(receiver.wait_for(1)[0].body)
+    check_sign(notice, sandbox_key)
+    if sign_type == "MD5":  # wechatpy's parse_payment_result verifies MD5 only
+        assert client.parse_payment_result(receiver.requests[0].body)["out_trade_no"] == out_trade_no
+    closing = new_trade_no("SB")
+    create(client, out_trade_no=closing, sign_type=sign_type)
+    assert client.order.close(closing)["result_code"] == "SUCCESS"
+    assert client.order.query(out_trade_no=closing)["trade_state"] == "CLOSED"
     # Production does not see the simulation system's orders, nor accept its key.
     with pytest.raises(WeChatPayException) as apart:
         make_v2().order.query(out_trade_no=out_trade_no)
@@ -246,6 +278,7 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/pas
 def test_bad_bodies_get_protocol_codes(emulator_process: EmulatorProcess, body: bytes, code: str) -> None:
     answer = raw(emulator_process, body)
     assert answer["return_code"] == "FAIL" and answer["err_code"] == code, answer
+    assert answer["err_code_des"] == SEED_001_DES[code] and answer["return_msg"]  # the reason
     assert "sign" not in answer
 
 
@@ -277,6 +310,7 @@ def test_business_codes(emulator_process: EmulatorProcess, make_v2: MakeV2, emu:
     with pytest.raises(WeChatPayException) as mismatch:
         create(stranger)
     assert mismatch.value.errcode == "APPID_MCHID_NOT_MATCH"
+    assert mismatch.value.errmsg == SEED_001_DES["APPID_MCHID_NOT_MATCH"]  # err_code_des, word for word
     # NOAUTH: a sub-merchant calling on its own behalf.
     provider = emulator_process.create_merchant()
     sub = emulator_process.create_merchant(sp_mchid=provider["mchid"])
@@ -293,6 +327,7 @@ def test_business_codes(emulator_process: EmulatorProcess, make_v2: MakeV2, emu:
         with pytest.raises(WeChatPayException) as invalid:
             create(client, **bad)
         assert invalid.value.errcode == "INVALID_REQUEST", bad
+        assert invalid.value.errmsg == "参数错误" and invalid.value.return_msg != "OK"  # the reason
     # SYSTEMERROR and NOTENOUGH come from WeChat's side: the fault injector answers them, signed.
     for code in ("SYSTEMERROR", "NOTENOUGH"):
         armed = emu.control("POST", "/faults", json={"operation": "v2.unifiedorder", "code": code})
@@ -300,6 +335,7 @@ def test_business_codes(emulator_process: EmulatorProcess, make_v2: MakeV2, emu:
         with pytest.raises(WeChatPayException) as fault:
             create(client)
         assert fault.value.errcode == code and fault.value.return_code == "SUCCESS"
+        assert fault.value.errmsg == SEED_001_DES[code]
 
 
 def test_out_trade_no_used_across_families(

@@ -28,6 +28,8 @@ from wxpay_emulator.storage.repositories import OrderRepo
 
 PREPAY_LIFETIME = dt.timedelta(hours=2)
 MIN_EXPIRE = dt.timedelta(minutes=1)
+# DomainError.issue of an out_trade_no already used by an order of another API family.
+OTHER_FAMILY = "other_family"
 
 # Called inside the payment's transaction to write the outbox row (see notifications.py).
 OnPaid = Callable[[Connection, Order], None]
@@ -111,7 +113,7 @@ class OrderService:
             repo = OrderRepo(conn)
             existing = repo.by_out_trade_no(draft.mchid, draft.out_trade_no, lock=True)
             if existing is not None:
-                return self._reenter(repo, existing, digest, now)
+                return self._reenter(repo, existing, draft, digest, now)
             expire = draft.time_expire
             if expire is not None and expire < now + MIN_EXPIRE:
                 expire = now + MIN_EXPIRE
@@ -148,7 +150,15 @@ class OrderService:
         deadline = now + PREPAY_LIFETIME
         return min(deadline, expire) if expire is not None else deadline
 
-    def _reenter(self, repo: OrderRepo, order: Order, digest: str, now: dt.datetime) -> Order:
+    def _reenter(
+        self, repo: OrderRepo, order: Order, draft: OrderDraft, digest: str, now: dt.datetime
+    ) -> Order:
+        if order.family != draft.family:
+            # APIv2 and the cloud families answer this OUT_TRADE_NO_USED, a re-entry with other
+            # parameters INVALID_REQUEST (seed 001); APIv3 answers both OUT_TRADE_NO_USED.
+            raise DomainError(
+                ErrorCode.OUT_TRADE_NO_USED, "商户订单号重复: 已被其他接口的订单使用", issue=OTHER_FAMILY
+            )
         refuse_settled(order)
         if order.fingerprint != digest:
             raise DomainError(ErrorCode.OUT_TRADE_NO_USED, "商户订单号重复，且请求参数与原订单不一致")
@@ -190,11 +200,6 @@ class OrderService:
         ):
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
         return order
-
-    def existing(self, mchid: str, out_trade_no: str) -> Order | None:
-        """The order of ``mchid`` with this number, whichever family placed it (or None)."""
-        with self.store.transaction() as conn:
-            return OrderRepo(conn).by_out_trade_no(mchid, out_trade_no)
 
     def by_prepay_id(self, prepay_id: str) -> Order:
         with self.store.transaction() as conn:

@@ -9,7 +9,8 @@ body that is not a JSON object (or a framework refusal) answers a non-zero ``err
 
 from __future__ import annotations
 
-from wxpay_emulator.domain.errors import ErrorCode
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.orders import OTHER_FAMILY
 
 CLOUD_ERRORS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.PARAM_ERROR: ("INVALID_REQUEST", "参数错误"),
@@ -17,7 +18,9 @@ CLOUD_ERRORS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SIGN_ERROR: ("SIGNERROR", "签名错误"),
     ErrorCode.MCH_NOT_EXISTS: ("MCHID_NOT_EXIST", "MCHID不存在"),
     ErrorCode.APPID_MCHID_NOT_MATCH: ("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"),
-    ErrorCode.OUT_TRADE_NO_USED: ("OUT_TRADE_NO_USED", "商户订单号重复"),
+    # Re-entry with other parameters: seed 001's INVALID_REQUEST (订单重入时,要求参数值与原请求一致);
+    # a number another API family's order holds: OUT_TRADE_NO_USED (cloud_error_of).
+    ErrorCode.OUT_TRADE_NO_USED: ("INVALID_REQUEST", "参数错误"),
     ErrorCode.ORDER_NOT_EXIST: ("ORDERNOTEXIST", "此交易订单号不存在"),
     ErrorCode.ORDER_PAID: ("ORDERPAID", "商户订单已支付"),
     ErrorCode.ORDER_CLOSED: ("ORDERCLOSED", "订单已关闭"),
@@ -49,6 +52,13 @@ DESCRIPTIONS = {
     "NOT_UTF8": "编码格式错误",
     "PARAM_ERROR": "参数错误",
 }
+
+
+def cloud_error_of(err: DomainError) -> tuple[str, str]:
+    """(err_code, err_code_des) of a domain error, the reused-number case told apart."""
+    if err.code is ErrorCode.OUT_TRADE_NO_USED and err.issue == OTHER_FAMILY:
+        return ("OUT_TRADE_NO_USED", "商户订单号重复")
+    return cloud_error(err.code)
 
 
 def cloud_error(code: ErrorCode) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.cloud import render
-from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, cloud_error
+from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, cloud_error_of
 from wxpay_emulator.api.cloud.shape import function_error, function_operation, hosting_error
 from wxpay_emulator.domain.cloud import container_address, function_address
 from wxpay_emulator.domain.cloud_pay import (
@@ -141,7 +141,7 @@ async def _handle(request: Request, operation: str) -> Response:
             return refused(request, exc.message)
         data = render.failure(provider, caller, sub_mch_id, exc.code, DESCRIPTIONS[exc.code], domain.ids)
     except DomainError as exc:
-        err_code, description = cloud_error(exc.code)
+        err_code, description = cloud_error_of(exc)
         data = render.failure(provider, caller, sub_mch_id, err_code, description, domain.ids)
     return answer(request, data)
 

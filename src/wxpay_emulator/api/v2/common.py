@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wxpay_emulator.api.calls import domain_of
-from wxpay_emulator.api.v2.errors import V2Error, protocol_error
+from wxpay_emulator.api.v2.errors import DESCRIPTIONS, V2Error, protocol_error
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.crypto import CryptoError, v2_sign
 from wxpay_emulator.domain.models import Merchant
@@ -111,11 +111,13 @@ def _xml(fields: Mapping[str, wire.Value | None]) -> Response:
     return Response(wire.render(fields), status_code=200, media_type=CONTENT_TYPE)
 
 
-def signed(call: V2Call, nonce: str, fields: Mapping[str, wire.Value | None]) -> Response:
+def signed(
+    call: V2Call, nonce: str, fields: Mapping[str, wire.Value | None], return_msg: str = "OK"
+) -> Response:
     """``return_code=SUCCESS`` and the caller's identity, then ``fields``, signed like the request."""
     head: dict[str, wire.Value | None] = {
         "return_code": "SUCCESS",
-        "return_msg": "OK",
+        "return_msg": return_msg,
         "appid": call.get("appid"),
         "mch_id": call.merchant.mchid,
         "sub_appid": call.get("sub_appid"),
@@ -129,24 +131,20 @@ def signed(call: V2Call, nonce: str, fields: Mapping[str, wire.Value | None]) ->
 
 
 def error_response(request: Request, err: V2Error) -> Response:
-    """A protocol failure unsigned; a business failure signed, once the caller is verified."""
+    """A protocol failure unsigned; a business failure signed, once the caller is verified.
+
+    ``err_code_des`` is the code's description in seed 001's table, word for word; the particular
+    reason (which field, how much is left to refund ...) is in ``return_msg``, which WeChat documents as
+    "返回信息，如非空，为错误原因". The refund pages' ``ERROR`` carries its reason in ``err_code_des``."""
     call: V2Call | None = getattr(request.state, "v2_call", None)
+    des = err.message if err.code == "ERROR" else DESCRIPTIONS.get(err.code, err.message)
     if err.protocol or call is None:
         return _xml(
-            {
-                "return_code": "FAIL",
-                "return_msg": err.message,
-                "err_code": err.code,
-                "err_code_des": err.message,
-            }
+            {"return_code": "FAIL", "return_msg": err.message, "err_code": err.code, "err_code_des": des}
         )
     nonce = domain_of(request).ids.nonce(32)
-    fields: dict[str, wire.Value | None] = {
-        "result_code": "FAIL",
-        "err_code": err.code,
-        "err_code_des": err.message,
-    }
-    return signed(call, nonce, fields)
+    fields: dict[str, wire.Value | None] = {"result_code": "FAIL", "err_code": err.code, "err_code_des": des}
+    return signed(call, nonce, fields, return_msg=err.message)
 
 
 def success(request: Request, call: V2Call, fields: Mapping[str, wire.Value | None]) -> Response:

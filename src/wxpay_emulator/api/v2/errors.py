@@ -11,6 +11,7 @@ prose. After that, a business failure is ``return_code=SUCCESS``, ``result_code=
 from __future__ import annotations
 
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.orders import OTHER_FAMILY
 
 # err_code -> err_code_des (seed 001's 描述 column; ORDERNOTEXIST from the query and close pages).
 DESCRIPTIONS: dict[str, str] = {
@@ -47,8 +48,8 @@ _FROM_DOMAIN: dict[ErrorCode, str] = {
     ErrorCode.MCH_NOT_EXISTS: "MCHID_NOT_EXIST",
     ErrorCode.APPID_MCHID_NOT_MATCH: "APPID_MCHID_NOT_MATCH",
     # The domain's "same out_trade_no, different parameters": seed 001 names that INVALID_REQUEST
-    # (订单重入时,要求参数值与原请求一致). OUT_TRADE_NO_USED is answered by the route for a number
-    # already taken by another API family's order.
+    # (订单重入时,要求参数值与原请求一致). OUT_TRADE_NO_USED is a number already taken by another API
+    # family's order (the domain says so in ``issue``).
     ErrorCode.OUT_TRADE_NO_USED: "INVALID_REQUEST",
     ErrorCode.ORDER_NOT_EXIST: "ORDERNOTEXIST",
     ErrorCode.ORDER_PAID: "ORDERPAID",
@@ -82,4 +83,6 @@ def protocol_error(code: str, message: str | None = None) -> V2Error:
 
 
 def from_domain(err: DomainError) -> V2Error:
+    if err.code is ErrorCode.OUT_TRADE_NO_USED and err.issue == OTHER_FAMILY:
+        return V2Error("OUT_TRADE_NO_USED", err.message)
     return V2Error(_FROM_DOMAIN.get(err.code, "SYSTEMERROR"), err.message)

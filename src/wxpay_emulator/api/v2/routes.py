@@ -23,7 +23,6 @@ from wxpay_emulator.api.v2.common import (
 )
 from wxpay_emulator.api.v2.errors import V2Error
 from wxpay_emulator.crypto import v2_sign
-from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, OrderDraft
 from wxpay_emulator.wire import v2 as wire
 
@@ -137,19 +136,6 @@ def _prepay_fields(request: Request, order: Order) -> dict[str, wire.Value | Non
     return fields
 
 
-def _place(request: Request, draft: OrderDraft) -> Order:
-    domain = domain_of(request)
-    try:
-        return domain.orders.place(draft)
-    except DomainError as exc:
-        if exc.code is ErrorCode.OUT_TRADE_NO_USED:
-            existing = domain.orders.existing(draft.mchid, draft.out_trade_no)
-            if existing is not None and existing.family != draft.family:
-                raise V2Error("OUT_TRADE_NO_USED", "商户订单号重复: 该订单号已被其他接口的订单使用") from exc
-            raise V2Error("INVALID_REQUEST", "订单重入时，要求参数值与原请求一致") from exc
-        raise
-
-
 def _find(request: Request, c: V2Call, *, by_transaction: bool = True) -> Order:
     mchid, sp_mchid = _party(c)
     transaction_id = c.get("transaction_id") if by_transaction else None
@@ -175,7 +161,7 @@ def _routes(path: str, name: str) -> Any:
 
 async def unifiedorder(request: Request) -> Response:
     c = await v2_call(request, "v2.unifiedorder")
-    order = await call(request, _place, request, _draft(c))
+    order = await call(request, domain_of(request).orders.place, _draft(c))
     return success(request, c, _prepay_fields(request, order))
 
 
