@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Emu, new_trade_no, poll
+from tests.e2e.test_e2e_v2 import signed_body
 
 PROVIDER = "1800780001"
 MINI_APPID = "wxd2565e6a04246fd1"  # seed 001's Mini Program
@@ -396,10 +397,26 @@ def test_error_rows_of_seed_001(emu: Emu, parties: Parties) -> None:
     assert respdata(hosting(emu, "unifiedorder", base))["result_code"] == "SUCCESS"
     # Re-entry with other parameters is seed 001's INVALID_REQUEST (订单重入时,要求参数值与原请求一致) ...
     assert failure(hosting(emu, "unifiedorder", {**base, "total_fee": 2})) == ("INVALID_REQUEST", "参数错误")
-    # ... and the number of an order another API placed (here a cloud function's) OUT_TRADE_NO_USED.
-    taken = {**SEED_003, "subMchId": parties.sub, "outTradeNo": new_trade_no("FN")}
-    assert function(emu, "unifiedOrder", taken).json()["resultCode"] == "SUCCESS"
-    assert failure(hosting(emu, "unifiedorder", {**base, "out_trade_no": taken["outTradeNo"]})) == (
+    # ... and the number of an order another API placed (here APIv2's, by the provider for the
+    # sub-merchant) OUT_TRADE_NO_USED.
+    taken = new_trade_no("V2")
+    provider_appid = emu.control("GET", f"/merchants/{PROVIDER}").json()["appid"]
+    v2_order = {
+        "appid": provider_appid,
+        "mch_id": PROVIDER,
+        "sub_mch_id": parties.sub,
+        "sub_appid": MINI_APPID,
+        "nonce_str": "n0nce",
+        "body": "v2",
+        "out_trade_no": taken,
+        "total_fee": "1",
+        "spbill_create_ip": "127.0.0.1",
+        "notify_url": "http://127.0.0.1:9/n",
+        "trade_type": "APP",
+    }
+    placed = emu.http.post(emu.url + "/pay/unifiedorder", content=signed_body(v2_order, parties.provider_key))
+    assert "<result_code><![CDATA[SUCCESS]]></result_code>" in placed.text, placed.text
+    assert failure(hosting(emu, "unifiedorder", {**base, "out_trade_no": taken})) == (
         "OUT_TRADE_NO_USED",
         "商户订单号重复",
     )
@@ -486,3 +503,33 @@ def test_control_plane_lists_and_validates_endpoints(emu: Emu) -> None:
     for bad in ({"env_id": "e", "service": "s", "url": "ftp://x/y"}, {"env_id": "e", "service": "s"}):
         r = emu.control("POST", "/cloud/services", json=bad)
         assert r.status_code == 400 and r.json()["code"] == "PARAM_ERROR", r.text
+
+
+def test_hosting_and_function_are_one_api_for_re_entry(emu: Emu, parties: Parties) -> None:
+    """An order placed by cloud hosting (with a function callback) re-entered through CloudPay with the
+    same parameters is the same order, as both query and close each other's orders."""
+    no = new_trade_no("RX")
+    hosted = {
+        "body": "b",
+        "openid": SEED_001["openid"],
+        "out_trade_no": no,
+        "spbill_create_ip": "127.0.0.1",
+        "env_id": "env1",
+        "sub_mch_id": parties.sub,
+        "total_fee": 1,
+        "callback_type": 1,
+        "function_name": "pay_cb",
+    }
+    first = respdata(hosting(emu, "unifiedorder", hosted))
+    camel = {
+        "body": "b",
+        "openid": SEED_001["openid"],
+        "outTradeNo": no,
+        "spbillCreateIp": "127.0.0.1",
+        "envId": "env1",
+        "subMchId": parties.sub,
+        "totalFee": 1,
+        "functionName": "pay_cb",
+    }
+    again = function(emu, "unifiedOrder", camel).json()
+    assert again["resultCode"] == "SUCCESS" and again["prepayId"] == first["prepay_id"], again

@@ -267,3 +267,14 @@ def test_concurrent_first_put_of_an_app_keeps_each_callers_secret(domain: Domain
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(put, range(8)))
     assert answers == [f"{i:032x}" for i in range(8)]
+
+
+def test_losing_the_first_put_race_changes_only_what_was_given(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loser of two first puts of an app (its insert did nothing) applies only its own values."""
+    mp = domain.miniprogram
+    mp.put_app("wxracingapp00002", open_account="acct_X")
+    monkeypatch.setattr(type(mp), "_ensure", lambda self, repo, appid: None)  # it saw no app yet
+    app = mp.put_app("wxracingapp00002", secret="s" * 32)
+    assert app.secret == "s" * 32 and app.open_account == "acct_X"

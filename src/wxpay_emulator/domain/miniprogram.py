@@ -156,12 +156,12 @@ class MiniProgramService:
             repo = MiniProgramRepo(conn)
             existing = self._ensure(repo, appid)
             if existing is None:
-                if open_account is UNSET:
-                    open_account = default_open_account(appid)
-                app = App(appid, secret or self._new_secret(), open_account)
+                explicit = open_account is not UNSET
+                account = open_account if explicit else default_open_account(appid)
+                app = App(appid, secret or self._new_secret(), account)
                 if not repo.add_app(app, self.clock.real_now()):
-                    # A concurrent first sight made the app first: this call's values still apply.
-                    given = {"open_account": open_account} if open_account is not UNSET else {}
+                    # A concurrent first sight made the app first: only what this call gave applies.
+                    given = {"open_account": open_account} if explicit else {}
                     repo.update_app(appid, {**given, **({"secret": secret} if secret else {})})
             else:
                 changes: dict[str, Any] = {} if open_account is UNSET else {"open_account": open_account}
