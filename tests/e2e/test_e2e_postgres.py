@@ -7,45 +7,23 @@ is skipped with the reason, except in CI (``CI`` set), where it fails.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from tests.e2e.conftest import fresh_postgres_database
+
 pytestmark = pytest.mark.postgres
 
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
-
-
-def _admin() -> Any:
-    import psycopg
-
-    return psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=3)
 
 
 @pytest.fixture(scope="module")
 def database_name() -> Iterator[str]:
-    try:
-        conn = _admin()
-    except Exception as exc:
-        reason = f"PostgreSQL on 127.0.0.1:5432 is not reachable ({type(exc).__name__}: {exc})"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from psycopg import sql
-
-    name = f"wxpay_e2e_{secrets.token_hex(6)}"
-    with conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
+    with fresh_postgres_database("wxpay_e2e") as name:
         yield name
-    finally:
-        with _admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="module")

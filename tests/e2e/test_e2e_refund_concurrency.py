@@ -7,7 +7,6 @@ Without PostgreSQL on 127.0.0.1:5432 its half is skipped with the reason, except
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +15,8 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+from tests.e2e.conftest import fresh_postgres_database
+
 PARALLEL = 16
 TOTAL = 1000
 EACH = 150  # 16 x 150 = 2400 asked for, 1000 paid: exactly 6 fit
@@ -27,24 +27,8 @@ def emulator_database_url(request: pytest.FixtureRequest) -> Iterator[str | None
     if request.param == "sqlite":
         yield None
         return
-    try:
-        import psycopg
-        from psycopg import sql
-
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=3)
-    except Exception as exc:
-        reason = f"PostgreSQL on 127.0.0.1:5432 is not reachable ({type(exc).__name__}: {exc})"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"wxpay_refund_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
+    with fresh_postgres_database("wxpay_refund") as name:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_parallel_partial_refunds_never_exceed_the_paid_total(
