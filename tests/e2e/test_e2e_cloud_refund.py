@@ -19,6 +19,7 @@ from tests.e2e.test_e2e_cloud import (
     MINI_APPID,
     PROVIDER,
     SEED_001,
+    SEED_001_KEYS,
     SEED_003,
     CloudReceiver,
     Parties,
@@ -32,15 +33,7 @@ from tests.e2e.test_e2e_cloud import (
 
 REFUND_DELAY = 60
 REFUND_KEYS = [
-    "return_code",
-    "return_msg",
-    "appid",
-    "mch_id",
-    "sub_appid",
-    "sub_mch_id",
-    "nonce_str",
-    "sign",
-    "result_code",
+    *SEED_001_KEYS[: SEED_001_KEYS.index("result_code") + 1],  # the envelope every answer starts with
     "transaction_id",
     "out_trade_no",
     "out_refund_no",
