@@ -15,11 +15,14 @@ from wxpay_emulator.api.cloud import ensure_cloud_provider
 from wxpay_emulator.api.cloud import refund as cloud_refund_routes
 from wxpay_emulator.api.cloud import routes as cloud_routes
 from wxpay_emulator.api.cloud.shape import SHAPES as CLOUD_SHAPES
+from wxpay_emulator.api.emulator import close as emulator_close
 from wxpay_emulator.api.emulator import cloud as emulator_cloud
+from wxpay_emulator.api.emulator import journal as emulator_journal
 from wxpay_emulator.api.emulator import people as emulator_people
 from wxpay_emulator.api.emulator import refunds as emulator_refunds
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
+from wxpay_emulator.api.journal_middleware import JournalMiddleware
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.miniprogram import routes as miniprogram_routes
 from wxpay_emulator.api.miniprogram.shape import SHAPE as MINIPROGRAM_SHAPE
@@ -41,6 +44,7 @@ from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
+from wxpay_emulator.journal.service import Journal
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
 from wxpay_emulator.notify.payloads_cloud import cloud_refund_renderers, cloud_renderers
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
     dispatcher = Dispatcher(domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds)
     domain.notifications.on_enqueued = dispatcher.waker()
+    journal = Journal(store, settings.journal_max_entries)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await dispatcher.stop()
+            journal.close()
             store.dispose()
 
     app = FastAPI(
@@ -110,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.domain = domain
     app.state.dispatcher = dispatcher
     app.state.faults = Faults()
+    app.state.journal = journal
     app.include_router(emulator_routes.router)
     app.include_router(emulator_people.router)
     app.include_router(miniprogram_routes.router)
@@ -120,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cloud_refund_routes.router)
     app.include_router(emulator_cloud.router)
     app.include_router(emulator_refunds.router)
+    app.include_router(emulator_journal.router)
+    app.include_router(emulator_close.router)
     app.include_router(v3_refund_routes.router)
     app.include_router(v3_partner_routes.router)
     app.include_router(v3_combine_routes.router)
@@ -156,7 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = "NOT_FOUND" if exc.status_code == 404 else "INVALID_REQUEST"
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
-    # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included, and
+    # the journal records what ContainUnexpected answered.
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(ContainUnexpected)
+    app.add_middleware(JournalMiddleware, journal=journal)
     return app

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     refund_delay_seconds: float = 5.0
     # Cloud payments (/_/pay, /_/cloudpay): the calling Mini Program when a request has no X-WX-APPID.
     cloud_appid: str = "wxd678efh567hg6787"
+    # The request journal keeps the newest this many calls (0: keep none; serve still logs each call).
+    journal_max_entries: int = 10_000
+    # How often the event stream (/emulator/v1/events) looks for what another process wrote.
+    events_poll_seconds: float = 0.25
 
     def resolved_database_url(self) -> str:
         url = self.database_url

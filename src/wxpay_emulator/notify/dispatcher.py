@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.models import DeliveryAttempt, Notification
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.notify.attempt_log import log_attempt
 from wxpay_emulator.notify.protocols import protocol_for
 
 log = logging.getLogger("wxpay_emulator.notify")
@@ -110,3 +111,4 @@ class Dispatcher:
             acknowledged, error = False, f"unreadable answer: {type(exc).__name__}: {exc}"
             attempt = dataclasses.replace(attempt, error=error)
         await run_in_threadpool(self.domain.notifications.record_attempt, attempt, acknowledged)
+        await log_attempt(self.domain, n, attempt, acknowledged)

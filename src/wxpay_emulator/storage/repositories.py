@@ -23,6 +23,7 @@ from wxpay_emulator.storage.db import insert_or
 from wxpay_emulator.storage.tables import (
     access_tokens,
     combine_orders,
+    journal,
     merchant_apps,
     merchants,
     notification_attempts,
@@ -309,6 +310,7 @@ def reset_business_data(conn: Connection) -> None:
     conn.execute(delete(orders))
     conn.execute(delete(combine_orders))
     conn.execute(delete(settings_kv))
+    conn.execute(delete(journal))
 
 
 def _combine(row: Row[Any], subs: tuple[Order, ...]) -> CombineOrder:

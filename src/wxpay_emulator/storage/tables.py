@@ -225,3 +225,28 @@ cloud_endpoints = Table(
     Column("name", String(64), primary_key=True),
     Column("url", String(256), nullable=False),
 )
+
+# The request journal (migration 0005_journal): every inbound call of every family, newest trimmed to
+# journal_max_entries. AUTOINCREMENT on SQLite: ids never come back after a trim or a reset, so they are
+# stable cursors for pages and for the event stream.
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", UTCDateTime, nullable=False),
+    Column("family", String(16), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("mchid", String(64)),
+    Column("status", Integer, nullable=False),
+    Column("code", String(64)),
+    Column("duration_ms", Float, nullable=False),
+    Column("sign_check", Text),
+    Column("request_headers", Text, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("response_headers", Text, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Index("ix_journal_mchid", "mchid", "id"),
+    sqlite_autoincrement=True,
+)

@@ -22,6 +22,8 @@ from wxpay_emulator.api.v2.errors import DESCRIPTIONS, V2Error, protocol_error
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.crypto import CryptoError, v2_sign
 from wxpay_emulator.domain.models import Merchant
+from wxpay_emulator.journal import sign_check
+from wxpay_emulator.journal.context import note_mchid
 from wxpay_emulator.wire import v2 as wire
 
 SANDBOX_PREFIXES = ("/sandboxnew/", "/xdc/apiv2sandbox/")
@@ -60,13 +62,16 @@ async def read_fields(request: Request) -> dict[str, str]:
 def caller(request: Request, fields: dict[str, str]) -> Merchant:
     """The merchant named by ``mch_id``, once the request carries what its sign needs."""
     mch_id = fields.get("mch_id")
+    note_mchid(mch_id)
     if not mch_id:
         raise protocol_error("MCHID_NOT_EXIST", "参数中缺少MCHID")
     merchant = domain_of(request).merchants.find(mch_id)
     if merchant is None:
+        sign_check.v2_failed(f"unknown mch_id {mch_id}", fields)
         raise protocol_error("MCHID_NOT_EXIST", "MCHID不存在")
     for name in ("nonce_str", "sign"):
         if not fields.get(name):
+            sign_check.v2_failed(f"missing {name}", fields)
             raise protocol_error("LACK_PARAMS", f"缺少参数{name}")
     return merchant
 
@@ -74,15 +79,27 @@ def caller(request: Request, fields: dict[str, str]) -> Merchant:
 def sign_type_of(fields: dict[str, str]) -> str:
     sign_type = fields.get("sign_type") or v2_sign.MD5
     if sign_type not in (v2_sign.MD5, v2_sign.HMAC_SHA256):
+        sign_check.v2_failed(f"unsupported sign_type {sign_type!r} (MD5 or HMAC-SHA256)", fields)
         raise protocol_error("INVALID_REQUEST", "sign_type参数错误，仅支持MD5和HMAC-SHA256")
     return sign_type
 
 
-def check_sign(fields: dict[str, str], key: str, sign_type: str) -> None:
+def check_sign(
+    fields: dict[str, str],
+    key: str,
+    sign_type: str,
+    key_name: str = "API key",
+    other_keys: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """Verify ``sign``; the journal gets the verdict (and, on failure, which near miss it was:
+    ``other_keys`` are the merchant's keys this path does not sign with)."""
     try:
         v2_sign.verify(fields, key, fields["sign"], sign_type)
     except CryptoError as exc:
+        reason = sign_check.v2_diagnose(fields, key, sign_type, key_name, other_keys)
+        sign_check.v2_failed(reason, fields, sign_type, key_name)
         raise protocol_error("SIGNERROR", "签名错误") from exc
+    sign_check.v2_ok(fields, sign_type, key_name)
 
 
 async def v2_call(request: Request, operation: str, *, appid_required: bool = True) -> V2Call:
@@ -93,8 +110,12 @@ async def v2_call(request: Request, operation: str, *, appid_required: bool = Tr
         raise protocol_error("APPID_NOT_EXIST", "参数中缺少APPID")
     merchant = caller(request, fields)
     sandbox = is_sandbox(request.url.path)
-    key = v2_sign.sandbox_key(merchant.api_key) if sandbox else merchant.api_key
-    check_sign(fields, key, sign_type)
+    sandbox_key = v2_sign.sandbox_key(merchant.api_key)
+    key = sandbox_key if sandbox else merchant.api_key
+    if sandbox:
+        check_sign(fields, key, sign_type, "sandbox key (getsignkey)", (("API key", merchant.api_key),))
+    else:
+        check_sign(fields, key, sign_type, "API key", (("sandbox key (getsignkey)", sandbox_key),))
     call = V2Call(merchant, fields, sign_type, key, sandbox)
     request.state.v2_call = call
     if merchant.sp_mchid is not None:

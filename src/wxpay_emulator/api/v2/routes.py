@@ -189,11 +189,12 @@ async def getsignkey(request: Request) -> Response:
     fields = await read_fields(request)
     merchant = caller(request, fields)
     sign_type = sign_type_of(fields)
-    check_sign(fields, merchant.api_key, sign_type)
+    sandbox_key = v2_sign.sandbox_key(merchant.api_key)
+    check_sign(fields, merchant.api_key, sign_type, "API key", (("sandbox key (getsignkey)", sandbox_key),))
     answer = {
         "return_code": "SUCCESS",
         "return_msg": "ok",
-        "sandbox_signkey": v2_sign.sandbox_key(merchant.api_key),
+        "sandbox_signkey": sandbox_key,
         "mch_id": merchant.mchid,
     }
     return Response(wire.render(answer), media_type="text/xml; charset=utf-8")

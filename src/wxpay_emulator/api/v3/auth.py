@@ -19,6 +19,8 @@ from wxpay_emulator.crypto import CryptoError, keys, rsa_sign
 from wxpay_emulator.domain.models import Merchant
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
+from wxpay_emulator.journal import sign_check
+from wxpay_emulator.journal.context import note_mchid
 
 _ids = Ids()
 
@@ -45,15 +47,23 @@ async def authenticate(request: Request, domain: Domain, max_skew: int) -> tuple
     """Verify the request's signature and return its merchant and raw body; raise V3Error otherwise."""
     header = request.headers.get("authorization")
     if not header:
+        sign_check.v3_failed("missing Authorization header")
         raise _sign_error("缺少Authorization请求头")
     try:
         fields = rsa_sign.parse_authorization(header)
     except CryptoError as exc:
+        sign_check.v3_failed(f"malformed Authorization header: {exc}")
         raise _sign_error(str(exc)) from exc
+    note_mchid(fields["mchid"])
+    body = await request.body()
+    expected = rsa_sign.request_message(
+        request.method, path_with_query(request), fields["timestamp"], fields["nonce_str"], body
+    )
     merchant = domain.merchants.cached(fields["mchid"]) or await call(
         request, domain.merchants.find, fields["mchid"]
     )
     if merchant is None:
+        sign_check.v3_failed(f"unknown mchid {fields['mchid']}", expected, fields)
         raise V3Error(
             400,
             "MCH_NOT_EXISTS",
@@ -67,21 +77,48 @@ async def authenticate(request: Request, domain: Domain, max_skew: int) -> tuple
         )
     request.state.merchant = merchant
     if not keys.serials_equal(fields["serial_no"], merchant.serial_no):
+        sign_check.v3_failed(
+            f"unknown serial: {fields['serial_no']} is not the serial of merchant {merchant.mchid}'s API "
+            f"certificate ({merchant.serial_no})",
+            expected,
+            fields,
+        )
         raise _sign_error(f"商户证书序列号 {fields['serial_no']} 与商户的API证书不符")
     try:
         timestamp = int(fields["timestamp"])
     except ValueError as exc:
+        sign_check.v3_failed(
+            f"malformed timestamp: {fields['timestamp']!r} is not an integer", expected, fields
+        )
         raise _sign_error("timestamp不是整数") from exc
-    if abs(Clock.real_timestamp() - timestamp) > max_skew:
+    skew = timestamp - Clock.real_timestamp()
+    if abs(skew) > max_skew:
+        where = "ahead of" if skew > 0 else "behind"
+        sign_check.v3_failed(
+            f"timestamp outside ±{max_skew} s: {timestamp} is {abs(skew)} s {where} the real clock",
+            expected,
+            fields,
+        )
         raise _sign_error(f"timestamp与当前时间相差超过{max_skew}秒")
-    body = await request.body()
-    expected = rsa_sign.request_message(
-        request.method, path_with_query(request), fields["timestamp"], fields["nonce_str"], body
-    )
     try:
         rsa_sign.verify(merchant.merchant_cert_pem, expected, fields["signature"])
     except CryptoError as exc:
+        reason, hint = sign_check.v3_diagnose(
+            fields["signature"],
+            merchant.merchant_cert_pem,
+            (
+                ("the platform private key (wechatpay_cert.pem's)", merchant.platform_cert_pem),
+                ("the WeChat Pay public key's private key (pub_key.pem's)", merchant.pubkey_pem),
+            ),
+            request.method,
+            path_with_query(request),
+            fields["timestamp"],
+            fields["nonce_str"],
+            body,
+        )
+        sign_check.v3_failed(reason, expected, fields, hint)
         raise _sign_error("签名验证不通过，请检查待签名串", expected, request) from exc
+    sign_check.v3_ok(expected, fields)
     return merchant, body
 
 

@@ -1,0 +1,62 @@
+"""``DATA_DIR/server.json``: how CLI commands find a running ``serve`` when no ``--url`` is given.
+
+``serve`` writes it once listening (url, pid, port, the TLS certificate to trust) and removes it on a
+clean exit. A file whose pid is no longer alive (the server was killed) is stale and ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+NAME = "server.json"
+
+
+def path_in(data_dir: Path) -> Path:
+    return data_dir / NAME
+
+
+def write(data_dir: Path, info: dict[str, Any]) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = path_in(data_dir)
+    temporary = target.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    temporary.replace(target)
+    return target
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def read(data_dir: Path) -> dict[str, Any] | None:
+    """The running server's info, or None (no file, unreadable, or stale)."""
+    try:
+        info = json.loads(path_in(data_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int) or not pid_alive(pid):
+        return None
+    return info
+
+
+def remove(data_dir: Path, pid: int) -> None:
+    """Remove the file if it is still this process's (another serve may have replaced it)."""
+    target = path_in(data_dir)
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(target.read_text(encoding="utf-8")).get("pid") == pid:
+            target.unlink()

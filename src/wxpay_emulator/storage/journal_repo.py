@@ -1,0 +1,116 @@
+"""SQL of the request journal and of the event stream's delivery attempts (tables ``journal`` and
+``notification_attempts``). Rows come back as plain mappings: the journal is no domain object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from wxpay_emulator.storage.tables import journal, notification_attempts, notifications
+
+
+def insert_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(journal), list(rows))
+
+
+def max_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(journal.c.id))).scalar() or 0)
+
+
+def trim(conn: Connection, keep: int) -> int:
+    """Delete all but the newest ``keep`` entries (ids are allocated in order); the number deleted."""
+    newest = max_id(conn)
+    if newest <= keep:
+        return 0
+    return conn.execute(delete(journal).where(journal.c.id <= newest - keep)).rowcount or 0
+
+
+def _filtered(
+    query: Any, mchid: str | None, family: str | None, status: int | None, status_class: int | None
+) -> Any:
+    if mchid is not None:
+        query = query.where(journal.c.mchid == mchid)
+    if family is not None:
+        query = query.where(journal.c.family == family)
+    if status is not None:
+        query = query.where(journal.c.status == status)
+    if status_class is not None:
+        query = query.where(
+            journal.c.status >= status_class * 100, journal.c.status < status_class * 100 + 100
+        )
+    return query
+
+
+def page(
+    conn: Connection,
+    *,
+    before: int | None,
+    limit: int,
+    mchid: str | None = None,
+    family: str | None = None,
+    status: int | None = None,
+    status_class: int | None = None,
+) -> list[Mapping[str, Any]]:
+    """Entries with id below ``before`` (all when None), newest first, at most ``limit``."""
+    query = _filtered(select(journal), mchid, family, status, status_class)
+    if before is not None:
+        query = query.where(journal.c.id < before)
+    return [dict(r._mapping) for r in conn.execute(query.order_by(journal.c.id.desc()).limit(limit))]
+
+
+def get(conn: Connection, entry_id: int) -> Mapping[str, Any] | None:
+    row = conn.execute(select(journal).where(journal.c.id == entry_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def since(
+    conn: Connection, after: int, upto: int, limit: int, mchid: str | None = None, family: str | None = None
+) -> list[Mapping[str, Any]]:
+    """Entries with ``after < id <= upto``, oldest first."""
+    query = select(journal).where(journal.c.id > after, journal.c.id <= upto)
+    query = _filtered(query, mchid, family, None, None)
+    return [dict(r._mapping) for r in conn.execute(query.order_by(journal.c.id).limit(limit))]
+
+
+def max_attempt_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(notification_attempts.c.id))).scalar() or 0)
+
+
+def attempts_since(
+    conn: Connection,
+    after: int,
+    upto: int,
+    limit: int,
+    mchid: str | None = None,
+    family_prefix: str | None = None,
+) -> list[Mapping[str, Any]]:
+    """Delivery attempts with ``after < id <= upto``, oldest first, with their notification's state now."""
+    a, n = notification_attempts, notifications
+    query = (
+        select(
+            a.c.id,
+            a.c.notification_id,
+            a.c.attempted_at,
+            a.c.response_status,
+            a.c.error,
+            a.c.duration_ms,
+            a.c.acknowledged,
+            n.c.mchid,
+            n.c.family,
+            n.c.event_type,
+            n.c.url,
+            n.c.status,
+            n.c.attempts,
+            n.c.next_attempt_at,
+        )
+        .join(n, n.c.id == a.c.notification_id)
+        .where(a.c.id > after, a.c.id <= upto)
+    )
+    if mchid is not None:
+        query = query.where(n.c.mchid == mchid)
+    if family_prefix is not None:  # "cloud" covers the cloud functions' "cloudfn"
+        query = query.where(n.c.family.startswith(family_prefix, autoescape=True))
+    return [dict(r._mapping) for r in conn.execute(query.order_by(a.c.id).limit(limit))]
