@@ -1,8 +1,14 @@
-"""``wxpay-emulator``: serve, merchant, pay, orders. Every flag also reads an environment variable."""
+"""``wxpay-emulator``: serve, merchant, pay, orders, refund; the control plane and the journal are in
+cli_control.py. Every flag also reads an environment variable."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import signal
+import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,8 +34,73 @@ DatabaseUrl = Annotated[
         "--database-url", envvar="WXPAY_EMULATOR_DATABASE_URL", help="default: SQLite in the data dir"
     ),
 ]
-Url = Annotated[str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="WXPAY_EMULATOR_URL",
+        help="a running emulator (default: the one serving the data dir, from its server.json)",
+    ),
+]
 DEFAULT_URL = "http://127.0.0.1:8600"
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("wxpay-emulator")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"wxpay-emulator {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    _version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="print the version and exit"),
+    ] = None,
+) -> None:
+    """A local, stateful, signature-exact WeChat Pay emulator."""
+
+
+def resolve_url(url: str | None) -> tuple[str, Any]:
+    """(base URL, httpx ``verify``) of the emulator a command talks to: ``--url`` / WXPAY_EMULATOR_URL,
+    else the running ``serve`` of the data dir (its server.json), else http://127.0.0.1:8600."""
+    import ssl
+
+    from wxpay_emulator import server_file
+
+    data_dir = _settings().data_dir
+    info = None if url else server_file.read(data_dir)
+    if info is not None:
+        url = str(info["url"])
+    url = (url or DEFAULT_URL).rstrip("/")
+    verify: Any = True
+    if url.startswith("https://"):
+        ca = Path(info["ca"]) if info is not None and info.get("ca") else data_dir / "tls" / "server.pem"
+        if ca.exists():
+            verify = ssl.create_default_context(cafile=str(ca))
+    return url, verify
+
+
+def print_table(table: Table) -> None:
+    """Identifiers are never cut: columns fold instead of truncating, and a pipe gets a wide console."""
+    for column in table.columns:
+        column.overflow = "fold"
+        column.no_wrap = True
+    (console if console.is_terminal else Console(width=400, soft_wrap=True)).print(table)
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _settings(**given: Any) -> Settings:
@@ -70,10 +141,14 @@ def serve(
             help="HTTPS; /secapi/ then requires the merchant's API certificate",
         ),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no line per request and per notification delivery")
+    ] = False,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
     import uvicorn
 
+    from wxpay_emulator import server_file
     from wxpay_emulator.app import create_app
     from wxpay_emulator.material import wechatpayv3_snippet
 
@@ -85,25 +160,102 @@ def serve(
         notify_time_scale=notify_time_scale,
         tls=tls,
     )
+    # Bind first: a port in use is reported before anything else is printed or written.
+    sock = _bind(settings.host, settings.port)
+    bound_port = int(sock.getsockname()[1])
     merchants = _ensure_default_merchant(settings)
-    base_url = f"{'https' if settings.tls else 'http'}://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls else "http"
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base_url = f"{scheme}://{shown_host}:{bound_port}"
     first = merchants[0]
     folder = (settings.data_dir / "merchants" / first.mchid).resolve()
-    console.print(f"[bold]wxpay-emulator[/bold] on {base_url}  (store: {settings.resolved_database_url()})")
+    console.print(f"[bold]wxpay-emulator {version()}[/bold] on [bold]{base_url}[/bold]", highlight=False)
+    console.print(
+        f"  port {bound_port}: change it with --port or WXPAY_EMULATOR_PORT; dashboard: {base_url}/",
+        highlight=False,
+    )
+    console.print(f"  store: {settings.resolved_database_url()}", highlight=False)
     console.print(f"merchant {first.mchid} ({first.key_mode.value} mode): material in {folder}")
     console.print("Paste into your code to use wechatpayv3 against the emulator:\n")
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
     options: dict[str, Any] = {}
+    ca: Path | None = None
     if settings.tls:
         from wxpay_emulator.tls import uvicorn_options
 
         options = uvicorn_options(settings.data_dir, merchants)
-        server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
-        console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
+        ca = (settings.data_dir / "tls" / "server.pem").resolve()
+        console.print(f"TLS: trust {ca}; /secapi/ requires the merchant's apiclient_cert.pem")
+    if quiet:
+        console.print("--quiet: requests and deliveries are not logged (`wxpay-emulator tail` shows them)")
+    else:
+        console.print("One line per request and per delivery follows (--quiet silences them; ", end="")
+        console.print("`wxpay-emulator tail` shows the same from another terminal).")
+    _configure_logs(quiet)
+    settings = settings.model_copy(update={"port": bound_port})
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **options)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=bound_port,
+        log_level="warning",
+        access_log=False,  # our line per request replaces it
+        timeout_graceful_shutdown=5,
+        **options,
+    )
+    server = uvicorn.Server(config)
+    app.state.stopping = lambda: server.should_exit  # ends the event streams (api/emulator/journal.py)
+    info = {
+        "url": base_url,
+        "pid": os.getpid(),
+        "host": settings.host,
+        "port": bound_port,
+        "tls": settings.tls,
+        "ca": str(ca) if ca else None,
+        "version": version(),
+    }
+    server_file.write(settings.data_dir, info)
+    # uvicorn re-raises the SIGTERM it stopped for once it has shut down, with the handler it found
+    # installed: make that an exit that runs the finally below (which removes server.json).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        server_file.remove(settings.data_dir, os.getpid())
+        sock.close()
+
+
+def _exit_on_signal(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or a clear message and exit 1 when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        console.print(
+            f"[red]cannot listen on {host}:{port}: {exc.strerror or exc}[/red]\n"
+            f"Another process (another emulator?) uses the port: stop it, or choose another port with "
+            f"--port or WXPAY_EMULATOR_PORT.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from exc
+
+
+def _configure_logs(quiet: bool) -> None:
+    """serve's line per request (journal/writer.py) and per delivery attempt (notify/attempt_log.py)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("wxpay_emulator.requests", "wxpay_emulator.deliveries"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING if quiet else logging.INFO)
+        logger.propagate = False
+        if not quiet:
+            logger.addHandler(handler)
 
 
 @merchant_app.command("create")
@@ -148,7 +300,11 @@ def merchant_create(
 
 
 @merchant_app.command("list")
-def merchant_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def merchant_list(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
     """List merchants in the store."""
     from wxpay_emulator.app import build_domain, open_store
 
@@ -158,19 +314,31 @@ def merchant_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
         merchants = build_domain(store, settings).merchants.list()
     finally:
         store.dispose()
+    if as_json:
+        from wxpay_emulator.material import merchant_json
+
+        base = settings.data_dir / "merchants"
+        print_json({"data": [merchant_json(m, base / m.mchid) for m in merchants]})
+        return
     table = Table("mchid", "appid", "key_mode", "sp_mchid", "serial_no", "pub_key_id")
     for m in merchants:
         table.add_row(m.mchid, m.appid, m.key_mode.value, m.sp_mchid or "", m.serial_no, m.pub_key_id)
-    console.print(table)
+    print_table(table)
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
+def _call(method: str, url: str | None, path: str, **kwargs: Any) -> Any:
+    base, verify = resolve_url(url)
     try:
-        response = httpx.request(method, url.rstrip("/") + path, timeout=10, trust_env=False, **kwargs)
+        response = httpx.request(method, base + path, timeout=10, trust_env=False, verify=verify, **kwargs)
     except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach the emulator at {url}: {exc}[/red]")
+        console.print(f"[red]cannot reach the emulator at {base}: {exc}[/red]")
+        console.print("start one with `wxpay-emulator serve`, or give --url / WXPAY_EMULATOR_URL")
         raise typer.Exit(2) from exc
-    data = response.json()
+    try:
+        data = response.json()
+    except ValueError as exc:
+        console.print(f"[red]{base} answered {response.status_code} without JSON: is it the emulator?[/red]")
+        raise typer.Exit(2) from exc
     if response.status_code >= 400:
         console.print(f"[red]{data.get('code')}: {data.get('message')}[/red]")
         raise typer.Exit(1)
@@ -188,7 +356,7 @@ def pay(
     combine: Annotated[
         bool, typer.Option("--combine", help="OUT_TRADE_NO is a combine_out_trade_no")
     ] = False,
-    url: Url = DEFAULT_URL,
+    url: Url = None,
 ) -> None:
     """Play the WeChat user: pay (or fail to pay) an order, or a combine order, of a running emulator."""
     if mchid is None:
@@ -202,10 +370,15 @@ def pay(
 @app.command()
 def orders(
     mchid: Annotated[str | None, typer.Option()] = None,
-    url: Url = DEFAULT_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="the control plane's JSON")] = False,
+    url: Url = None,
 ) -> None:
     """The orders of a running emulator, newest first."""
-    data = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)["data"]
+    found = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)
+    if as_json:
+        print_json(found)
+        return
+    data = found["data"]
     table = Table(
         "mchid", "out_trade_no", "type", "total", "trade_state", "transaction_id", "refunds", "created"
     )
@@ -221,8 +394,7 @@ def orders(
             _refunds_cell(o.get("refunds", [])),
             o["created_at"],
         )
-    # Piped (not a terminal), rich would squeeze the table into 80 columns and cut the identifiers.
-    (console if console.is_terminal else Console(width=240)).print(table)
+    print_table(table)
 
 
 def _refunds_cell(refunds: list[dict[str, Any]]) -> str:
@@ -237,7 +409,10 @@ def refund(
     mchid: Annotated[str | None, typer.Option(help="default: the first merchant")] = None,
     out_refund_no: Annotated[str | None, typer.Option("--out-refund-no", help="default: a new one")] = None,
     reason: Annotated[str | None, typer.Option()] = None,
-    url: Url = DEFAULT_URL,
+    notify_url: Annotated[
+        str | None, typer.Option("--notify-url", help="where the refund's notification goes")
+    ] = None,
+    url: Url = None,
 ) -> None:
     """Refund (part of) a paid order of a running emulator, as its merchant would."""
     if mchid is None:
@@ -248,9 +423,13 @@ def refund(
         "amount": amount,
         "out_refund_no": out_refund_no,
         "reason": reason,
+        "notify_url": notify_url,
     }
     data = _call("POST", url, "/emulator/v1/refunds", json={k: v for k, v in body.items() if v is not None})
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
+
+
+from wxpay_emulator import cli_control  # noqa: E402, F401  (registers its commands on ``app``)
 
 
 def main() -> None:

@@ -220,7 +220,7 @@ def test_v2_sign_type_mismatch_and_sandbox_key(emu: Harness) -> None:
     check = emu.newest()["sign_check"]
     assert check["reason"].startswith(
         "wrong key: signed with the API key; this path verifies with the sandbox"
-    )  # noqa: E501
+    )
 
 
 def test_getsignkey_is_checked_and_its_key_masked(emu: Harness) -> None:
