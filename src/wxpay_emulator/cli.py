@@ -142,7 +142,10 @@ def serve(
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="no line per request and per notification delivery")
+        bool,
+        typer.Option(
+            "--quiet", "-q", envvar="WXPAY_EMULATOR_QUIET", help="no line per request and per delivery"
+        ),
     ] = False,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
