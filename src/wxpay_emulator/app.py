@@ -169,5 +169,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the journal records what ContainUnexpected answered.
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(ContainUnexpected)
-    app.add_middleware(JournalMiddleware, journal=journal)
+    if settings.journal:
+        app.add_middleware(JournalMiddleware, journal=journal)
     return app

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     refund_delay_seconds: float = 5.0
     # Cloud payments (/_/pay, /_/cloudpay): the calling Mini Program when a request has no X-WX-APPID.
     cloud_appid: str = "wxd678efh567hg6787"
+    # Record every call of every family (the journal, serve's line per request, the event stream's
+    # requests). Off only to measure what recording costs (bench/journal_overhead.py).
+    journal: bool = True
     # The request journal keeps the newest this many calls (0: keep none; serve still logs each call).
     journal_max_entries: int = 10_000
     # How often the event stream (/emulator/v1/events) looks for what another process wrote.

@@ -57,14 +57,22 @@ RESPONSE_HEADERS = (
 )
 
 
+_NAMES = tuple(_SECRET_NAMES.lower().split("|"))
+
+
 def mask_text(text: str) -> str:
     """``text`` with every secret value replaced by ``***``."""
-    text = _PEM_PRIVATE.sub(
-        lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}-----END {m.group(1)}PRIVATE KEY-----", text
-    )
-    text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
+    if "PRIVATE KEY" in text:
+        text = _PEM_PRIVATE.sub(
+            lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}-----END {m.group(1)}PRIVATE KEY-----",
+            text,
+        )
+    lower = text.lower()
+    if not any(name in lower for name in _NAMES):  # most bodies: no name to look for, no regex to run
+        return text
+    text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _XML_SECRET.sub(lambda m: f"<{m.group(1)}>{MASK}</{m.group(1)}>", text)
-    return _FORM_SECRET.sub(rf"\1\2={MASK}", text)
+    return _FORM_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", text)
 
 
 def _clean(text: str) -> str:

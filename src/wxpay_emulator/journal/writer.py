@@ -3,8 +3,10 @@ line per request), and inserts them in batches, one transaction per batch, trimm
 ``max_entries`` in the same transaction.
 
 Why a thread: the request only appends to a queue after its response has gone out (about a microsecond);
-masking, JSON and the INSERT happen here, and a burst of calls shares one transaction. ``flush()`` waits
-until everything submitted so far is stored (the list route calls it, so a client reads its own calls).
+masking, JSON and the INSERT happen here. The writer lingers :data:`LINGER_SECONDS` after the first call
+of a batch so that calls arriving together share one transaction: a transaction per call cost as much
+again as the call itself with SQLite (bench/journal_overhead.py). ``flush()`` cuts the wait short and
+returns once everything submitted so far is stored (the list route calls it: a client reads its calls).
 A queue longer than :data:`MAX_PENDING` (a store that cannot keep up) drops new calls and counts them
 rather than grow without bound.
 """
@@ -28,6 +30,14 @@ request_log = logging.getLogger("wxpay_emulator.requests")
 
 BATCH = 200
 MAX_PENDING = 10_000
+LINGER_SECONDS = 0.05
+
+
+class _Flush:
+    """Queued by flush(): write what is queued now, without lingering."""
+
+
+_FLUSH = _Flush()
 
 
 class JournalWriter:
@@ -35,7 +45,7 @@ class JournalWriter:
         self.store = store
         self.max_entries = max_entries
         self.dropped = 0
-        self._queue: queue.SimpleQueue[RawCall | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[RawCall | _Flush | None] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._submitted = 0
         self._done = 0
@@ -71,6 +81,8 @@ class JournalWriter:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._submitted
+            if self._done < target:
+                self._queue.put(_FLUSH)
             while self._done < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -90,17 +102,23 @@ class JournalWriter:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
+            if isinstance(item, _Flush):
+                continue
             batch: list[RawCall] = []
             stop = item is None
             if item is not None:
                 batch.append(item)
+            linger_until = time.monotonic() + LINGER_SECONDS
             while not stop and len(batch) < BATCH:
+                remaining = linger_until - time.monotonic()
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
                     stop = True
+                elif isinstance(more, _Flush):
+                    linger_until = 0.0  # take what is queued, then write
                 else:
                     batch.append(more)
             if batch:
