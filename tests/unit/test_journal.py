@@ -85,7 +85,7 @@ def make_harness(tmp_path: Path, **settings: Any) -> Iterator[Harness]:
         yield Harness(app, merchant)
     finally:
         app.state.journal.close()
-        domain.store.dispose()
+        app.state.journal.store.dispose()
 
 
 @pytest.fixture(scope="module")
