@@ -4,6 +4,7 @@ and the exact string the emulator verified, secrets are masked, retention trims,
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -350,3 +351,68 @@ def test_events_since_a_cursor(emu: Harness) -> None:
     none, after = emu.journal.events_since(cursor)
     assert none == [] and after == cursor
     assert EventCursor.parse(str(cursor)) == cursor
+
+
+def test_the_event_stream_carries_calls_and_ends_when_the_client_goes_away(emu: Harness) -> None:
+    """Raw ASGI: the stream sends a ``request`` event for a call made while it is open, and the app
+    returns (the generator ends) once the client disconnects."""
+    nonce = "STREAM0001"
+    ts = str(int(time.time()))
+    message = rsa_sign.request_message("GET", QUERY_PATH, ts, nonce, b"")
+    auth = (
+        f'{rsa_sign.AUTH_SCHEME} mchid="{MCHID}",nonce_str="{nonce}",'
+        f'signature="{rsa_sign.sign(emu.merchant.merchant_key_pem, message)}",'
+        f'timestamp="{ts}",serial_no="{emu.merchant.serial_no}"'
+    )
+
+    async def go() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        opened, got_event, gone = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            body = message.get("body", b"")
+            if message["type"] == "http.response.body" and body:
+                opened.set()
+                if b"event: request" in body:
+                    got_event.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/emulator/v1/events",
+            "raw_path": b"/emulator/v1/events",
+            "query_string": b"family=v3",
+            "headers": [],
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 50000),
+            "root_path": "",
+        }
+        stream = asyncio.create_task(emu.app(scope, receive, send))
+        await asyncio.wait_for(opened.wait(), timeout=10)
+        transport = httpx.ASGITransport(app=emu.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator.test") as client:
+            await client.get(QUERY_PATH, headers={"Authorization": auth})
+        await asyncio.wait_for(got_event.wait(), timeout=10)
+        gone.set()
+        await asyncio.wait_for(stream, timeout=10)  # the generator ended
+        return sent
+
+    sent = asyncio.run(go())
+    start = sent[0]
+    assert (
+        start["status"] == 200 and (b"content-type", b"text/event-stream; charset=utf-8") in start["headers"]
+    )
+    text = b"".join(m.get("body", b"") for m in sent[1:]).decode()
+    event = next(block for block in text.split("\n\n") if "event: request" in block)
+    lines = dict(line.split(": ", 1) for line in event.splitlines())
+    data = json.loads(lines["data"])
+    assert data["path"] == QUERY_PATH.split("?")[0] and data["sign_check"]["ok"] is True
+    assert lines["id"] == f"{data['id']}:{lines['id'].split(':')[1]}"
