@@ -89,10 +89,19 @@ def make_harness(tmp_path: Path, **settings: Any) -> Iterator[Harness]:
         app.state.journal.store.dispose()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite in the data dir; else a fresh PostgreSQL database (conftest.pg_url)."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.fixture(scope="module")
-def module_emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+def module_emu(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Harness]:
     # One app for the module: making a merchant's keys takes a while on a busy machine.
-    yield from make_harness(tmp_path_factory.mktemp("journal"))
+    yield from make_harness(tmp_path_factory.mktemp("journal"), database_url=database_url)
 
 
 @pytest.fixture
@@ -317,8 +326,8 @@ def test_cursor_pages_are_stable(emu: Harness) -> None:
     assert len(ids) == 7 and ids == sorted(ids, reverse=True) and len(set(ids)) == 7
 
 
-def test_retention_trims_the_oldest(tmp_path: Path) -> None:
-    for emu in make_harness(tmp_path, journal_max_entries=5):
+def test_retention_trims_the_oldest(tmp_path: Path, database_url: str | None) -> None:
+    for emu in make_harness(tmp_path, journal_max_entries=5, database_url=database_url):
         for _ in range(8):
             emu.v3("GET", QUERY_PATH)
         data = emu.entries(limit=100)["data"]
