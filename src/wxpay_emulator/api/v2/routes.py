@@ -10,12 +10,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.v2 import render
+from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.api.v2.common import (
     V2Call,
     caller,
     check_sign,
-    error_response,
     read_fields,
     sign_type_of,
     success,
@@ -24,7 +24,6 @@ from wxpay_emulator.api.v2.common import (
 from wxpay_emulator.api.v2.errors import V2Error
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Order, OrderDraft
-from wxpay_emulator.wire import v2 as wire
 
 router = APIRouter()
 
@@ -155,18 +154,22 @@ def _find(request: Request, c: V2Call, *, by_transaction: bool = True) -> Order:
     return order
 
 
-def _routes(path: str, name: str) -> Any:
-    return router.api_route(path, methods=METHODS, name=name, include_in_schema=False)
+def _routes(path: str, name: str, op: str, *, faults: bool = True) -> Any:
+    """Every method of ``path`` (a wrong one is answered in v2's XML by the route); ``op`` is the
+    operation it serves (api/faults.py), the same under every prefix."""
+    return router.api_route(
+        path, methods=METHODS, name=name, include_in_schema=False, **operation(op, faults=faults)
+    )
 
 
 async def unifiedorder(request: Request) -> Response:
-    c = await v2_call(request, "v2.unifiedorder")
+    c = await v2_call(request)
     order = await call(request, domain_of(request).orders.place, _draft(c))
     return success(request, c, _prepay_fields(request, order))
 
 
 async def orderquery(request: Request) -> Response:
-    c = await v2_call(request, "v2.orderquery")
+    c = await v2_call(request)
     order = await call(request, _find, request, c)
     return success(request, c, render.trade_fields(order))
 
@@ -179,7 +182,7 @@ def _close(request: Request, c: V2Call) -> Order:
 
 
 async def closeorder(request: Request) -> Response:
-    c = await v2_call(request, "v2.closeorder")
+    c = await v2_call(request)
     await call(request, _close, request, c)
     return success(request, c, {"result_msg": "OK"})
 
@@ -200,13 +203,10 @@ async def getsignkey(request: Request) -> Response:
 
 
 for _prefix in PREFIXES:
-    _routes(f"{_prefix}/pay/unifiedorder", f"v2.unifiedorder{_prefix}")(unifiedorder)
-    _routes(f"{_prefix}/pay/orderquery", f"v2.orderquery{_prefix}")(orderquery)
-    _routes(f"{_prefix}/pay/closeorder", f"v2.closeorder{_prefix}")(closeorder)
-_routes("/sandboxnew/pay/getsignkey", "v2.getsignkey")(getsignkey)
-_routes("/xdc/apiv2getsignkey/sign/getsignkey", "v2.getsignkey.xdc")(getsignkey)
-
-
-async def v2_error(request: Request, exc: V2Error) -> Response:
-    """app.py registers this for V2Error."""
-    return error_response(request, exc)
+    _routes(f"{_prefix}/pay/unifiedorder", f"v2.unifiedorder{_prefix}", "v2.unifiedorder")(unifiedorder)
+    _routes(f"{_prefix}/pay/orderquery", f"v2.orderquery{_prefix}", "v2.orderquery")(orderquery)
+    _routes(f"{_prefix}/pay/closeorder", f"v2.closeorder{_prefix}", "v2.closeorder")(closeorder)
+_routes("/sandboxnew/pay/getsignkey", "v2.getsignkey", "v2.getsignkey", faults=False)(getsignkey)
+_routes("/xdc/apiv2getsignkey/sign/getsignkey", "v2.getsignkey.xdc", "v2.getsignkey", faults=False)(
+    getsignkey
+)

@@ -19,21 +19,16 @@ All are acknowledged only by ``{"errcode": 0}`` (notify/protocols.py).
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Any
 
 from wxpay_emulator.api.cloud import render
+from wxpay_emulator.api.cloud.wire import camel_keys
 from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.wire.cloud import camel_keys
+from wxpay_emulator.wire import dumps
 
 EVENT_TYPE = "TRANSACTION.SUCCESS"
-
-
-def _dump(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def cloud_payment_renderer(ids: Ids) -> PaymentRenderer:
@@ -41,7 +36,7 @@ def cloud_payment_renderer(ids: Ids) -> PaymentRenderer:
         merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
         fields = camel_keys(render.payment_result(order, merchant, ids))
-        return RenderedNotification(EVENT_TYPE, _dump(fields))
+        return RenderedNotification(EVENT_TYPE, dumps(fields))
 
     return render_payment
 
@@ -57,7 +52,7 @@ def cloud_refund_renderer(ids: Ids) -> RefundRenderer:
         merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
         fields = camel_keys(render.refund_result(order, refund, merchant, ids))
-        return RenderedNotification(f"REFUND.{refund.status.value}", _dump(fields))
+        return RenderedNotification(f"REFUND.{refund.status.value}", dumps(fields))
 
     return render_refund
 
