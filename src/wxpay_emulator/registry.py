@@ -15,13 +15,13 @@ from fastapi.routing import APIRoute
 
 from wxpay_emulator.api.cloud.family import FAMILY as CLOUD
 from wxpay_emulator.api.emulator.family import FAMILY as CONTROL
-from wxpay_emulator.api.emulator.views import Views
 from wxpay_emulator.api.family import FamilySpec
 from wxpay_emulator.api.faults import api_routes, operation_of
 from wxpay_emulator.api.miniprogram.family import FAMILY as MINIPROGRAM
 from wxpay_emulator.api.v2.family import FAMILY as V2
 from wxpay_emulator.api.v3.family import FAMILY as V3
 from wxpay_emulator.api.v3.family import VIEWS as V3_VIEWS
+from wxpay_emulator.api.views import Views
 from wxpay_emulator.families import Family
 from wxpay_emulator.notify.protocols import PROTOCOLS, WireProtocol
 

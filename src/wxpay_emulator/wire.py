@@ -16,6 +16,7 @@ from wxpay_emulator.clock import CHINA
 __all__ = [
     "CHINA",
     "OUT_REFUND_NO_PATTERN",
+    "OUT_TRADE_NO_PATTERN",
     "TIME_FORMAT",
     "dumps",
     "format_datetime",
@@ -26,6 +27,9 @@ __all__ = [
 
 TIME_FORMAT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss (APIv2 and the cloud families' time_end, time_expire ...)
 _TIME_RE = re.compile(r"^\d{14}$")
+# out_trade_no as APIv3 takes it: digits, letters, _-|*, 6 to 32 (api/v3; the control plane names
+# orders by it too).
+OUT_TRADE_NO_PATTERN = r"^[0-9A-Za-z_\-|*]{6,32}$"
 # out_refund_no: digits, letters, _-|*@, 1 to 64 (APIv3 申请退款, APIv2 refund, cloud refund).
 OUT_REFUND_NO_PATTERN = r"^[0-9A-Za-z_\-|*@]{1,64}$"
 

@@ -1,6 +1,6 @@
 """The emulator's own control plane (``/emulator/v1``): not a WeChat family, but included through the
 registry like one so create_app has a single loop. It answers in ``{"code", "message"}`` (no shape)
-and shows orders through the views the registry gives it (api/emulator/views.py)."""
+and shows orders through the views the registry gives it (api/views.py)."""
 
 from __future__ import annotations
 

@@ -14,11 +14,10 @@ from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator.routes import _Body
-from wxpay_emulator.api.emulator.views import Views, views_of
-from wxpay_emulator.api.v3.wire import OUT_TRADE_NO_PATTERN
+from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.models import Refund, RefundDraft, RefundStatus
-from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
+from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN, OUT_TRADE_NO_PATTERN
 
 router = APIRouter(prefix="/emulator/v1")
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.emulator.views import Views, views_of
 from wxpay_emulator.api.faults import Faults
+from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult

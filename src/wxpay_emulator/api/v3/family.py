@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
 
-from wxpay_emulator.api.emulator.views import Views
 from wxpay_emulator.api.family import FamilySpec
 from wxpay_emulator.api.v3 import combine, partner, refund, render, routes
 from wxpay_emulator.api.v3.auth import signed_response
@@ -15,6 +14,7 @@ from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error, body_of
 from wxpay_emulator.api.v3.notify import v3_combine_renderer, v3_payment_renderer
 from wxpay_emulator.api.v3.notify_refund import v3_refund_renderer
 from wxpay_emulator.api.v3.shape import SHAPE
+from wxpay_emulator.api.views import Views
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer
 from wxpay_emulator.families import Family
 from wxpay_emulator.ids import Ids

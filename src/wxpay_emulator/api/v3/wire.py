@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from wxpay_emulator.wire import reject_nul
+from wxpay_emulator.wire import OUT_TRADE_NO_PATTERN, reject_nul
 
-OUT_TRADE_NO_PATTERN = r"^[0-9A-Za-z_\-|*]{6,32}$"
+__all__ = ["OUT_TRADE_NO_PATTERN"]  # re-exported for api/v3/parsing.py
 
 
 S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
