@@ -42,7 +42,7 @@ def cloud_payment_renderer(ids: Ids) -> PaymentRenderer:
 
 
 def cloud_renderers(ids: Ids) -> dict[str, PaymentRenderer]:
-    """The renderers app.py registers, keyed by order family: one callback form for both."""
+    """The payment renderers of the cloud FamilySpec, keyed by order family: one callback form for both."""
     renderer = cloud_payment_renderer(ids)
     return {HOSTING_FAMILY: renderer, FUNCTION_FAMILY: renderer}
 
@@ -58,6 +58,6 @@ def cloud_refund_renderer(ids: Ids) -> RefundRenderer:
 
 
 def cloud_refund_renderers(ids: Ids) -> dict[str, RefundRenderer]:
-    """The refund renderers app.py registers, keyed by the family that asked for the refund."""
+    """The refund renderers of the cloud FamilySpec, keyed by the family that asked for the refund."""
     renderer = cloud_refund_renderer(ids)
     return {HOSTING_FAMILY: renderer, FUNCTION_FAMILY: renderer}

@@ -5,7 +5,7 @@ camelCased), in the envelopes of routes.py.
 A cloud refund is a refund of the cloud provider's (1800780001) partner order, asked for the merchant
 ``sub_mch_id``. The refund-result callback, when the request names one (``env_id`` + ``callback_type`` +
 ``container`` / ``function_name``; functions: ``envId`` + ``functionName``), goes to the registered
-container service or cloud function once the refund settles (notify/payloads_cloud.py). Domain refusals
+container service or cloud function once the refund settles (api/cloud/notify.py). Domain refusals
 answer ``result_code`` FAIL with errors.py's ``err_code`` and the domain's reason as ``err_code_des``;
 queryrefund answers REFUNDNOTEXIST for an unknown order or refund and for an order without refunds.
 """
