@@ -29,6 +29,7 @@ from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher, Doorbell
 from wxpay_emulator.registry import CONTROL_VIEWS, FAMILIES
 from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -59,7 +60,7 @@ def build_domain(
         if spec.combine_renderer is not None:
             combine = spec.combine_renderer(ids)
     return Domain(
-        store,
+        SqlUnitOfWorkFactory(store),
         payments,
         combine,
         ids=ids,
