@@ -22,9 +22,9 @@ import pytest
 
 from tests.e2e.conftest import DEFAULT_MCHID, WAIT_SECONDS, Emu, Receiver, V3Api, new_trade_no, poll
 from wxpay_emulator import server_file
+from wxpay_emulator.api.v2 import wire
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.testing import EmulatorProcess, free_port, run_emulator
-from wxpay_emulator.wire import v2 as wire
 
 
 def _env(data_dir: Path) -> dict[str, str]:

@@ -15,13 +15,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from wxpay_emulator.api.v2 import wire
 from wxpay_emulator.app import create_app
 from wxpay_emulator.config import Settings
 from wxpay_emulator.crypto import rsa_sign, v2_sign
 from wxpay_emulator.domain.models import KeyMode, Merchant
 from wxpay_emulator.journal.entries import mask_text
 from wxpay_emulator.journal.service import EventCursor, Journal
-from wxpay_emulator.wire import v2 as wire
 
 MCHID = "1900000001"
 APPID = "wxd678efh567hg6787"

@@ -13,7 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wxpay_emulator.api.shapes import shape_of
+from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.journal import context
 from wxpay_emulator.journal.entries import MAX_BODY_BYTES, RawCall
@@ -45,15 +45,16 @@ class _Capture:
 
 
 class JournalMiddleware:
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
+    def __init__(self, app: ASGIApp, shapes: Shapes, journal: Journal) -> None:
         self.app = app
+        self.shapes = shapes
         self.journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        shape = shape_of(scope.get("path", ""))
+        shape = self.shapes.of(scope.get("path", ""))
         if shape is None:
             await self.app(scope, receive, send)
             return

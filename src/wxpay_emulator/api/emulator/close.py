@@ -10,6 +10,7 @@ from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator.routes import _Body, order_view
+from wxpay_emulator.api.views import views_of
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order
 from wxpay_emulator.domain.services import Domain
@@ -33,4 +34,4 @@ def _close(domain: Domain, mchid: str, out_trade_no: str) -> Order:
 async def close(body: CloseBody, request: Request) -> dict[str, Any]:
     domain = domain_of(request)
     order = await call(request, _close, domain, body.mchid, body.out_trade_no)
-    return order_view(order)
+    return order_view(order, views_of(request))
