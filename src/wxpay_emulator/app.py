@@ -37,7 +37,10 @@ from wxpay_emulator.api.v3.errors import V3Error, body_of
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.api.v3.shape import SHAPE as V3_SHAPE
 from wxpay_emulator.config import Settings
+from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import pages
+from wxpay_emulator.dashboard import views as dashboard_views
+from wxpay_emulator.dashboard import web as dashboard_web
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
@@ -102,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="wxpay-emulator",
         lifespan=lifespan,
-        docs_url="/emulator/docs",
+        docs_url=None,  # /emulator/docs is dashboard/docs.py: server-rendered, no CDN
         redoc_url=None,
         openapi_url="/emulator/openapi.json",
     )
@@ -110,20 +113,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.domain = domain
     app.state.dispatcher = dispatcher
     app.state.faults = Faults()
-    app.include_router(emulator_routes.router)
-    app.include_router(emulator_people.router)
-    app.include_router(miniprogram_routes.router)
-    app.include_router(pages.router)
-    app.include_router(v2_routes.router)
-    app.include_router(v2_refund_routes.router)
-    app.include_router(cloud_routes.router)
-    app.include_router(cloud_refund_routes.router)
-    app.include_router(emulator_cloud.router)
-    app.include_router(emulator_refunds.router)
-    app.include_router(v3_refund_routes.router)
-    app.include_router(v3_partner_routes.router)
-    app.include_router(v3_combine_routes.router)
-    app.include_router(v3_routes.router)  # last: it ends with the catch-all for unknown /v3 paths
+    # Tags group the API reference (/emulator/docs) by family.
+    app.include_router(emulator_routes.router, tags=["Control plane"])
+    app.include_router(emulator_people.router, tags=["Control plane: Mini Program"])
+    app.include_router(miniprogram_routes.router, tags=["Mini Program"])
+    app.include_router(pages.router, tags=["Pages"])
+    app.include_router(dashboard_views.router)
+    app.include_router(dashboard_docs.router)
+    app.include_router(dashboard_web.assets)
+    app.include_router(v2_routes.router, tags=["APIv2 (XML)"])
+    app.include_router(v2_refund_routes.router, tags=["APIv2 refunds"])
+    app.include_router(cloud_routes.router, tags=["Cloud hosting and CloudPay"])
+    app.include_router(cloud_refund_routes.router, tags=["Cloud refunds"])
+    app.include_router(emulator_cloud.router, tags=["Control plane: cloud"])
+    app.include_router(emulator_refunds.router, tags=["Control plane: refunds"])
+    app.include_router(v3_refund_routes.router, tags=["APIv3 refunds"])
+    app.include_router(v3_partner_routes.router, tags=["APIv3 partner"])
+    app.include_router(v3_combine_routes.router, tags=["APIv3 combine"])
+    app.include_router(v3_routes.router, tags=["APIv3"])  # last: it ends with the catch-all for /v3
 
     @app.exception_handler(V3Error)
     async def v3_error(request: Request, exc: V3Error) -> Response:

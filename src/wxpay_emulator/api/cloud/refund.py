@@ -34,7 +34,7 @@ from wxpay_emulator.wire.cloud import (
     parse,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 NOT_FOUND = (ErrorCode.RESOURCE_NOT_EXISTS, ErrorCode.ORDER_NOT_EXIST)
 # Refusals whose err_code_des is the domain's reason (as v2 refund words them), not the table's text.

@@ -44,7 +44,7 @@ from wxpay_emulator.wire.cloud import (
     parse,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 CALLER_HEADER = "X-WX-APPID"
 

@@ -163,8 +163,14 @@ async def refundquery(request: Request) -> Response:
     return success(request, c, fields)
 
 
+_NOT_POST = [m for m in METHODS if m != "POST"]
 for _prefix in PREFIXES:
-    router.api_route(f"{_prefix}/secapi/pay/refund", methods=METHODS, include_in_schema=False)(refund)
-    router.api_route(f"{_prefix}/pay/refundquery", methods=METHODS, include_in_schema=False)(refundquery)
-    if _prefix:  # the simulation system also took refunds without /secapi/
-        router.api_route(f"{_prefix}/pay/refund", methods=METHODS, include_in_schema=False)(refund)
+    # POST is in the API reference; the other methods answer REQUIRE_POST_METHOD.
+    for _path, _endpoint in (
+        (f"{_prefix}/secapi/pay/refund", refund),
+        (f"{_prefix}/pay/refundquery", refundquery),
+        # the simulation system also took refunds without /secapi/
+        *([(f"{_prefix}/pay/refund", refund)] if _prefix else []),
+    ):
+        router.api_route(_path, methods=["POST"])(_endpoint)
+        router.api_route(_path, methods=_NOT_POST, include_in_schema=False)(_endpoint)

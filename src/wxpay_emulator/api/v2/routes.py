@@ -156,7 +156,15 @@ def _find(request: Request, c: V2Call, *, by_transaction: bool = True) -> Order:
 
 
 def _routes(path: str, name: str) -> Any:
-    return router.api_route(path, methods=METHODS, name=name, include_in_schema=False)
+    """POST (in the API reference), and the other methods, which answer REQUIRE_POST_METHOD."""
+
+    def register(endpoint: Any) -> Any:
+        router.api_route(path, methods=["POST"], name=name)(endpoint)
+        others = [m for m in METHODS if m != "POST"]
+        router.api_route(path, methods=others, name=f"{name}_not_post", include_in_schema=False)(endpoint)
+        return endpoint
+
+    return register
 
 
 async def unifiedorder(request: Request) -> Response:
