@@ -136,6 +136,8 @@ def not_implemented(request: Request) -> Response:
     )
 
 
-@router.api_route("/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@router.api_route(
+    "/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
 async def unknown(rest: str, request: Request) -> Response:
     return not_implemented(request)
