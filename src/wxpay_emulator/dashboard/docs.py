@@ -18,6 +18,18 @@ from wxpay_emulator.dashboard.web import render
 router = APIRouter(include_in_schema=False)
 
 METHOD_ORDER = ["get", "post", "put", "patch", "delete"]
+# The families first, as a merchant meets them; tags not named here follow in name order.
+TAG_ORDER = [
+    "APIv3",
+    "APIv3 partner",
+    "APIv3 combine",
+    "APIv3 refunds",
+    "APIv2 (XML)",
+    "APIv2 refunds",
+    "Cloud hosting and CloudPay",
+    "Cloud refunds",
+    "Mini Program",
+]
 
 
 @dataclass
@@ -74,7 +86,7 @@ def groups(spec: dict[str, Any]) -> list[Group]:
                         anchor=op.get("operationId", f"{method}{path}"),
                     )
                 )
-    order = list(described)
+    order = TAG_ORDER + [t for t in described if t not in TAG_ORDER]
     return sorted(found.values(), key=lambda g: (order.index(g.tag) if g.tag in order else len(order), g.tag))
 
 
