@@ -1,6 +1,6 @@
 """Paste-ready configuration of each SDK for one merchant, pointed at this emulator.
 
-How each SDK is pointed here is README's "Pointing SDKs at the emulator". The wechatpayv3 and wechatpy
+How each SDK is pointed here is docs/sdks.md. The wechatpayv3 and wechatpy
 snippets are what the end-to-end tests do; the Node, Go and Java ones follow each SDK's documented
 options (no Node/Go/Java toolchain runs in this project's tests).
 """
