@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.domain = domain
+    app.state.store = store  # disposed by the lifespan (and by in-process tests that run none)
     app.state.dispatcher = dispatcher
     app.state.faults = Faults()
     # Tags group the API reference (/emulator/docs) by family.

@@ -35,7 +35,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     try:
         yield application
     finally:
-        application.state.domain.store.dispose()
+        application.state.store.dispose()
 
 
 @pytest.fixture
