@@ -41,6 +41,7 @@ from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.dashboard import views as dashboard_views
 from wxpay_emulator.dashboard import web as dashboard_web
+from wxpay_emulator.dashboard.shape import SHAPE as DASHBOARD_SHAPE
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.ids import Ids
@@ -58,7 +59,7 @@ DEFAULT_MCHID = "1900000001"
 DEFAULT_APPID = "wxd678efh567hg6787"
 
 # Each family shapes the answers the framework makes on its paths (api/shapes.py).
-for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE, *CLOUD_SHAPES):
+for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE, *CLOUD_SHAPES, DASHBOARD_SHAPE):
     register(_shape)
 
 
