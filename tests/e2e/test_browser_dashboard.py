@@ -309,8 +309,7 @@ def test_checkout_honours_redirect_url_and_reloads_safely(
 def test_api_reference_lists_every_family_offline(tab: Page) -> None:
     tab.goto("/emulator/docs")
     tags = tab.page.locator("section.tag").evaluate_all("els => els.map(e => e.dataset.tag)")
-    for tag in ("APIv3", "APIv3 partner", "APIv3 combine", "APIv3 refunds", "APIv2 (XML)", "APIv2 refunds",
-                "Cloud hosting and CloudPay", "Cloud refunds", "Mini Program", "Control plane"):  # fmt: skip
+    for tag in ("pay", "partner", "combine", "refund", "v2", "cloud", "mp", "emulator"):
         assert tag in tags
     text = tab.page.inner_text("main")
     paths = ["/v3/pay/transactions/{kind}", "/pay/unifiedorder", "/sandboxnew/pay/getsignkey"]

@@ -18,18 +18,21 @@ from wxpay_emulator.dashboard.web import render
 router = APIRouter(include_in_schema=False)
 
 METHOD_ORDER = ["get", "post", "put", "patch", "delete"]
-# The families first, as a merchant meets them; tags not named here follow in name order.
-TAG_ORDER = [
-    "APIv3",
-    "APIv3 partner",
-    "APIv3 combine",
-    "APIv3 refunds",
-    "APIv2 (XML)",
-    "APIv2 refunds",
-    "Cloud hosting and CloudPay",
-    "Cloud refunds",
-    "Mini Program",
-]
+# The tags (api/faults.py's tag_of: an operation's group), families first as a merchant meets them,
+# with a title each; routes that declare no operation (the control plane, the checkout page) are
+# grouped as "emulator". Tags not named here follow in name order, under their own name.
+TITLES = {
+    "pay": "APIv3 payments",
+    "certificates": "APIv3 certificates",
+    "partner": "APIv3 partner (service provider)",
+    "combine": "APIv3 combine",
+    "refund": "APIv3 refunds",
+    "v2": "APIv2 (XML), refunds and the simulation system",
+    "cloud": "Cloud hosting (/_/pay) and CloudPay (/_/cloudpay)",
+    "mp": "Mini Program",
+    "emulator": "The emulator's control plane and pages",
+}
+TAG_ORDER = list(TITLES)
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Operation:
 @dataclass
 class Group:
     tag: str
-    description: str
+    title: str
     operations: list[Operation] = field(default_factory=list)
 
 
@@ -66,15 +69,15 @@ def _body(op: dict[str, Any]) -> str | None:
 
 
 def groups(spec: dict[str, Any]) -> list[Group]:
-    described = {t["name"]: t.get("description", "") for t in spec.get("tags", [])}
     found: dict[str, Group] = {}
     for path, item in spec.get("paths", {}).items():
         for method in sorted(item, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 99):
             op = item[method]
             if not isinstance(op, dict):
                 continue
-            for tag in op.get("tags") or ["other"]:
-                group = found.setdefault(tag, Group(tag, described.get(tag, "")))
+            default = "emulator" if path.startswith("/emulator/") else "other"
+            for tag in op.get("tags") or [default]:
+                group = found.setdefault(tag, Group(tag, TITLES.get(tag, tag)))
                 group.operations.append(
                     Operation(
                         method=method.upper(),
@@ -86,8 +89,8 @@ def groups(spec: dict[str, Any]) -> list[Group]:
                         anchor=op.get("operationId", f"{method}{path}"),
                     )
                 )
-    order = TAG_ORDER + [t for t in described if t not in TAG_ORDER]
-    return sorted(found.values(), key=lambda g: (order.index(g.tag) if g.tag in order else len(order), g.tag))
+    rank = {tag: i for i, tag in enumerate(TAG_ORDER)}
+    return sorted(found.values(), key=lambda g: (rank.get(g.tag, len(rank)), g.tag))
 
 
 @router.get("/emulator/docs")

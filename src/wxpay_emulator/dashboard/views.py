@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator import refunds as control_refunds
 from wxpay_emulator.api.emulator import routes as control
-from wxpay_emulator.api.v3.faults import FAULT_STATUS, OPERATIONS, V2_FAULT_CODES, V2_OPERATIONS, Faults
+from wxpay_emulator.api.faults import Faults
+from wxpay_emulator.api.views import views_of
 from wxpay_emulator.dashboard import sdk_config
 from wxpay_emulator.dashboard.decode import decode
 from wxpay_emulator.dashboard.web import back, base_url, form_of, is_loopback, render
@@ -156,7 +157,7 @@ async def order_page(request: Request, order_id: int) -> Response:
         timeline=_timeline(order, refunds, notes),
         payable=order.state in PAYABLE,
         refundable=order.state in (TradeState.SUCCESS, TradeState.REFUND),
-        fields=control.order_view(order),
+        fields=control.order_view(order, views_of(request)),
     )
 
 
@@ -356,8 +357,8 @@ async def system(request: Request) -> Response:
         now=domain.clock.now(),
         offset=domain.clock.offset_seconds,
         pending=_faults(request).pending(),
-        operations=sorted(OPERATIONS | V2_OPERATIONS),
-        codes=sorted(set(FAULT_STATUS) | V2_FAULT_CODES),
+        operations=sorted(_faults(request).codes),
+        codes=sorted(set().union(*_faults(request).codes.values())),
     )
 
 
