@@ -40,6 +40,7 @@ from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.filemodes import prepare_data_dir
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.notify.payloads import v3_combine_renderer, v3_payment_renderer
@@ -59,7 +60,7 @@ for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE, *CLOUD_SHAPES):
 
 
 def open_store(settings: Settings) -> Store:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir, settings.resolved_database_url())  # 0700 / 0600 (filemodes.py)
     store = Store(settings.resolved_database_url())
     migrate(store.engine)
     return store

@@ -26,6 +26,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from wxpay_emulator.crypto import keys
 from wxpay_emulator.domain.models import Merchant
+from wxpay_emulator.filemodes import private_dir, write_private
 
 SERVER_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -35,12 +36,11 @@ def server_material(data_dir: Path) -> tuple[Path, Path]:
     folder = data_dir / "tls"
     cert_path, key_path = folder / "server.pem", folder / "server.key"
     if not (cert_path.exists() and key_path.exists()):
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         key_pem = keys.generate_private_key_pem()
         start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-        key_path.write_bytes(key_pem)
-        key_path.chmod(0o600)
-        cert_path.write_bytes(keys.make_server_certificate(key_pem, SERVER_HOSTS, start))
+        write_private(key_path, key_pem)
+        write_private(cert_path, keys.make_server_certificate(key_pem, SERVER_HOSTS, start))
     return cert_path, key_path
 
 
