@@ -20,6 +20,7 @@ from wxpay_emulator.api.emulator import people as emulator_people
 from wxpay_emulator.api.emulator import refunds as emulator_refunds
 from wxpay_emulator.api.emulator import routes as emulator_routes
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
+from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.miniprogram import routes as miniprogram_routes
 from wxpay_emulator.api.miniprogram.shape import SHAPE as MINIPROGRAM_SHAPE
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    app.add_middleware(LimitBody)  # body size limits while reading (api/limits.py)
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(ContainUnexpected)
     return app

@@ -72,8 +72,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
-    import uvicorn
-
+    from wxpay_emulator import serving
     from wxpay_emulator.app import create_app
     from wxpay_emulator.material import wechatpayv3_snippet
 
@@ -95,15 +94,19 @@ def serve(
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
-    options: dict[str, Any] = {}
+    app = create_app(settings)
+    tls_options, trust = None, None
     if settings.tls:
-        from wxpay_emulator.tls import uvicorn_options
+        from functools import partial
 
-        options = uvicorn_options(settings.data_dir, merchants)
+        from wxpay_emulator.storage.merchant_certs import merchant_certificates
+        from wxpay_emulator.tls import StoreTrust, uvicorn_options
+
+        tls_options = uvicorn_options(settings.data_dir)
+        trust = StoreTrust(partial(merchant_certificates, app.state.domain.store))
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **options)
+    serving.run(app, settings.host, settings.port, tls_options, trust)
 
 
 @merchant_app.command("create")
