@@ -106,7 +106,7 @@ def serve(
         trust = StoreTrust(partial(merchant_certificates, app.state.domain.store))
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
-    serving.run(app, settings.host, settings.port, tls_options, trust)
+    serving.run(app, settings, tls_options, trust)
 
 
 @merchant_app.command("create")

@@ -25,6 +25,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from wxpay_emulator.config import Settings
+
 HEAD_TIMEOUT_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 MAX_HEAD_BYTES = 16 * 1024
@@ -115,23 +117,38 @@ def install_log_filters() -> RateLimitedResourceErrors:
     return limiter
 
 
-def uvicorn_config_options() -> dict[str, Any]:
+def uvicorn_config_options(
+    protocol: type[HardenedH11Protocol] = HardenedH11Protocol,
+    head_timeout: float = HEAD_TIMEOUT_SECONDS,
+    keep_alive: int = KEEP_ALIVE_SECONDS,
+) -> dict[str, Any]:
     """The keyword arguments of ``uvicorn.Config`` that harden every server (TLS or not)."""
+    timed = type(protocol.__name__, (protocol,), {"head_timeout": head_timeout})
     return {
-        "http": HardenedH11Protocol,
+        "http": timed,
         "loop": "asyncio",
-        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "timeout_keep_alive": keep_alive,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
     }
 
 
-def run(app: Any, host: str, port: int, tls_options: dict[str, Any] | None, trust: Any | None) -> None:
+def run(
+    app: Any,
+    settings: Settings,
+    tls_options: dict[str, Any] | None = None,
+    trust: Any | None = None,
+) -> None:
     """Serve ``app`` until interrupted. ``trust`` (tls.StoreTrust) is installed on the TLS context."""
     import uvicorn
 
     install_log_filters()
-    options = {**uvicorn_config_options(), **(tls_options or {})}
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+    tls_options = dict(tls_options or {})
+    protocol = tls_options.pop("http", HardenedH11Protocol)
+    options = {
+        **uvicorn_config_options(protocol, settings.head_timeout_seconds, settings.keep_alive_seconds),
+        **tls_options,
+    }
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", **options)
     config.load()
     if trust is not None and config.ssl is not None:
         trust.install(config.ssl)
