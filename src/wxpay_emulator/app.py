@@ -15,6 +15,7 @@ from wxpay_emulator.api.cloud import ensure_cloud_provider
 from wxpay_emulator.api.cloud import refund as cloud_refund_routes
 from wxpay_emulator.api.cloud import routes as cloud_routes
 from wxpay_emulator.api.cloud.shape import SHAPES as CLOUD_SHAPES
+from wxpay_emulator.api.control_token import RequireControlToken, control_token
 from wxpay_emulator.api.emulator import cloud as emulator_cloud
 from wxpay_emulator.api.emulator import people as emulator_people
 from wxpay_emulator.api.emulator import refunds as emulator_refunds
@@ -161,5 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
     app.add_middleware(LimitBody)  # body size limits while reading (api/limits.py)
     app.add_middleware(RefuseNulInUrl)
+    app.state.control_token = control_token(settings)
+    if app.state.control_token is not None:  # before any body is read (api/control_token.py)
+        app.add_middleware(RequireControlToken, token=app.state.control_token)
     app.add_middleware(ContainUnexpected)
     return app

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     head_timeout_seconds: float = 10.0
     keep_alive_seconds: int = 5
 
+    # The control plane and pages require this token (api/control_token.py) when set, when
+    # require_token is on, or when host is not a loopback address (then generated if not set).
+    control_token: str | None = None
+    require_token: bool = False
+
     def resolved_database_url(self) -> str:
         url = self.database_url
         if not url:
