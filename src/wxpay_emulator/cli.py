@@ -120,7 +120,7 @@ def serve(
         from wxpay_emulator.tls import StoreTrust, uvicorn_options
 
         tls_options = uvicorn_options(settings.data_dir)
-        trust = StoreTrust(partial(merchant_certificates, app.state.domain.store))
+        trust = StoreTrust(partial(merchant_certificates, app.state.store))
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
     serving.run(app, settings, tls_options, trust)
