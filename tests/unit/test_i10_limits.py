@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from wxpay_emulator.api import limits
+from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.app import create_app
 from wxpay_emulator.config import Settings
+from wxpay_emulator.registry import FAMILIES
 from wxpay_emulator.serving import RateLimitedResourceErrors
 
 CHUNK = 16 * 1024
@@ -150,5 +152,7 @@ def test_resource_errors_are_logged_once_per_interval() -> None:
 
 
 def test_unowned_paths_use_the_control_plane_limit() -> None:
-    assert limits.limit_for("/") == limits.CONTROL_PLANE_LIMIT
-    assert limits.limit_for("/pay/unifiedorder") == 64 * 1024
+    shapes = Shapes(shape for spec in FAMILIES for shape in spec.shapes)
+    assert limits.limit_for(shapes, "/") == limits.CONTROL_PLANE_LIMIT
+    assert limits.limit_for(shapes, "/pay/unifiedorder") == 64 * 1024
+    assert limits.limit_for(shapes, "/_/cloudpay/unifiedOrder") == 256 * 1024

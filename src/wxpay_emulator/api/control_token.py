@@ -11,7 +11,8 @@ every path that is not one of WeChat's own API paths requires the token:
   answer redirects to the same page without it), so a browser works;
 - otherwise HTTP 401 ``{"code": "UNAUTHORIZED", "message": ...}``, the control plane's shape.
 
-WeChat's own API paths are those a family's :class:`~wxpay_emulator.api.shapes.Shape` owns (APIv3
+WeChat's own API paths are those a family's :class:`~wxpay_emulator.api.shapes.Shape` owns (its
+``family.py``, listed in registry.py) (APIv3
 ``/v3/``, APIv2 ``/pay/`` ``/secapi/`` ``/sandboxnew/`` ``/xdc/``, cloud ``/_/``, Mini Program
 ``/cgi-bin/`` ``/wxa/``): they keep WeChat's own authentication (signatures, certificates, access
 tokens) and never ask for this token. ``/emulator/v1/health`` stays open (it tells nothing but "up"),
@@ -33,7 +34,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from wxpay_emulator.api.shapes import shape_of
+from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.config import Settings
 
 COOKIE = "wxpay_emulator_token"
@@ -41,9 +42,9 @@ QUERY = "token"
 OPEN_PATHS = frozenset({"/emulator/v1/health"})
 
 
-def is_wechat_api_path(path: str) -> bool:
+def is_wechat_api_path(shapes: Shapes, path: str) -> bool:
     """Whether ``path`` is one of WeChat's own API paths (owned by a family's Shape)."""
-    return shape_of(path) is not None
+    return shapes.of(path) is not None
 
 
 def is_loopback(host: str) -> bool:
@@ -76,13 +77,14 @@ def _matches(given: str | None, token: str) -> bool:
 class RequireControlToken:
     """Refuse every non-WeChat path without the token (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, shapes: Shapes) -> None:
         self.app = app
         self.token = token
+        self.shapes = shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path in OPEN_PATHS or is_wechat_api_path(path):
+        if scope["type"] != "http" or path in OPEN_PATHS or is_wechat_api_path(self.shapes, path):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -31,39 +31,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wxpay_emulator.api.shapes import shape_of
-from wxpay_emulator.api.v2.common import error_response as v2_error_response
-from wxpay_emulator.api.v2.errors import protocol_error
-from wxpay_emulator.wire.v2 import MAX_BODY_BYTES as V2_MAX_BODY_BYTES
+from wxpay_emulator.api.shapes import Shapes
 
-KIB = 1024
-CONTROL_PLANE_LIMIT = 1024 * KIB
-# By the name of the family's Shape (api/shapes.py); paths no family owns get CONTROL_PLANE_LIMIT.
-LIMITS: dict[str, int] = {
-    "v2": V2_MAX_BODY_BYTES,
-    "v3": 1024 * KIB,
-    "cloud": 256 * KIB,
-    "cloudfn": 256 * KIB,
-    "miniprogram": 64 * KIB,
-}
+# Each family's limit and answer are in its Shape (``body_limit``, ``refused_body``); paths no family
+# owns (control plane, pages) get this one.
+CONTROL_PLANE_LIMIT = 1024 * 1024
 BODY_IDLE_SECONDS = 30.0
 
 
-def limit_for(path: str) -> int:
-    shape = shape_of(path)
-    return CONTROL_PLANE_LIMIT if shape is None else LIMITS.get(shape.name, CONTROL_PLANE_LIMIT)
+def limit_for(shapes: Shapes, path: str) -> int:
+    shape = shapes.of(path)
+    return CONTROL_PLANE_LIMIT if shape is None else shape.body_limit
 
 
-def refusal(scope: Scope, message: str, status: int = 413) -> Response:
+def refusal(shapes: Shapes, scope: Scope, message: str, status: int = 413) -> Response:
     """The family's answer to a body it will not read (``status`` only for the control plane)."""
-    shape = shape_of(scope.get("path", ""))
-    request = Request(scope)
+    shape = shapes.of(scope.get("path", ""))
     if shape is None:
         code = "REQUEST_TOO_LARGE" if status == 413 else "REQUEST_TIMEOUT"
         return JSONResponse({"code": code, "message": message}, status_code=status)
-    if shape.name == "v2":
-        return v2_error_response(request, protocol_error("XML_FORMAT_ERROR", f"XML格式错误: {message}"))
-    return shape.bad_request(request, message)
+    return shape.refuse_body(Request(scope), message)
 
 
 class _Refused(Exception):
@@ -77,18 +64,19 @@ class _Refused(Exception):
 class LimitBody:
     """Count body bytes as they arrive and refuse past the family's limit (see the module doc)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, shapes: Shapes) -> None:
         self.app = app
+        self.shapes = shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope.get("path", ""))
+        limit = limit_for(self.shapes, scope.get("path", ""))
         too_large = f"请求体过大: 超过{limit}字节的上限"
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await refusal(scope, too_large)(scope, receive, send)
+                await refusal(self.shapes, scope, too_large)(scope, receive, send)
                 return
         received = 0
         started = False
@@ -125,7 +113,7 @@ class LimitBody:
             if refused is None or started:
                 raise
         if refused is not None and not started:
-            response = refusal(scope, refused.message, refused.status)
+            response = refusal(self.shapes, scope, refused.message, refused.status)
             if refused.close:
                 response.headers["connection"] = "close"
             await response(scope, receive, send)
