@@ -11,10 +11,9 @@ every path that is not one of WeChat's own API paths requires the token:
   answer redirects to the same page without it), so a browser works;
 - otherwise HTTP 401 ``{"code": "UNAUTHORIZED", "message": ...}``, the control plane's shape.
 
-WeChat's own API paths are those a family's :class:`~wxpay_emulator.api.shapes.Shape` owns (its
-``family.py``, listed in registry.py) (APIv3
-``/v3/``, APIv2 ``/pay/`` ``/secapi/`` ``/sandboxnew/`` ``/xdc/``, cloud ``/_/``, Mini Program
-``/cgi-bin/`` ``/wxa/``): they keep WeChat's own authentication (signatures, certificates, access
+WeChat's own API paths are those a family's :class:`~wxpay_emulator.api.shapes.Shape` owns, as its
+``family.py`` declares them (APIv3 ``/v3/``, APIv2 ``/pay/`` ``/secapi/`` ``/sandboxnew/`` ``/xdc/``,
+cloud ``/_/``, Mini Program ``/cgi-bin/`` ``/wxa/``): they keep WeChat's own authentication (signatures, certificates, access
 tokens) and never ask for this token. ``/emulator/v1/health`` stays open (it tells nothing but "up"),
 for load balancers and start-up probes.
 
