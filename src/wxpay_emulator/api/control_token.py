@@ -14,8 +14,8 @@ every path that is not one of WeChat's own API paths requires the token:
 WeChat's own API paths are those a family's :class:`~wxpay_emulator.api.shapes.Shape` owns, as its
 ``family.py`` declares them (APIv3 ``/v3/``, APIv2 ``/pay/`` ``/secapi/`` ``/sandboxnew/`` ``/xdc/``,
 cloud ``/_/``, Mini Program ``/cgi-bin/`` ``/wxa/``): they keep WeChat's own authentication
-(signatures, certificates, access tokens) and never ask for this token. ``/emulator/v1/health`` stays open (it tells nothing but "up"),
-for load balancers and start-up probes.
+(signatures, certificates, access tokens) and never ask for this token. ``/emulator/v1/health``
+stays open (it tells nothing but "up"), for load balancers and start-up probes.
 
 The token is ``WXPAY_EMULATOR_CONTROL_TOKEN`` if set (on loopback too: setting it turns the rule on),
 else one generated at start and printed. ``WXPAY_EMULATOR_REQUIRE_TOKEN=1`` turns the rule on for a
