@@ -229,3 +229,15 @@ def test_openapi_tags_every_family(app: FastAPI) -> None:
     # only POST is documented for APIv2; the other methods still answer REQUIRE_POST_METHOD
     assert set(spec["paths"]["/pay/unifiedorder"]) == {"post"}
     assert not any(p.startswith("/dashboard") or p == "/" for p in spec["paths"])
+
+
+def test_the_control_token_guards_every_page(tmp_path: Path) -> None:
+    guarded = create_app(Settings(data_dir=tmp_path, control_token="s3cret-token"))
+    try:
+        for path in ("/", "/dashboard/orders", "/dashboard/nothing-here", "/dashboard/static/dashboard.css",
+                     "/emulator/docs"):  # fmt: skip
+            assert get(guarded, path).status_code == 401, path
+            allowed = get(guarded, path, headers={"Authorization": "Bearer s3cret-token"})
+            assert allowed.status_code in (200, 404), path
+    finally:
+        guarded.state.store.dispose()
