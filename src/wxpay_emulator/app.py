@@ -15,6 +15,7 @@ from wxpay_emulator.api.cloud import ensure_cloud_provider
 from wxpay_emulator.api.cloud import refund as cloud_refund_routes
 from wxpay_emulator.api.cloud import routes as cloud_routes
 from wxpay_emulator.api.cloud.shape import SHAPES as CLOUD_SHAPES
+from wxpay_emulator.api.emulator import audits as emulator_audits
 from wxpay_emulator.api.emulator import cloud as emulator_cloud
 from wxpay_emulator.api.emulator import people as emulator_people
 from wxpay_emulator.api.emulator import refunds as emulator_refunds
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cloud_refund_routes.router)
     app.include_router(emulator_cloud.router)
     app.include_router(emulator_refunds.router)
+    app.include_router(emulator_audits.router)
     app.include_router(v3_refund_routes.router)
     app.include_router(v3_partner_routes.router)
     app.include_router(v3_combine_routes.router)

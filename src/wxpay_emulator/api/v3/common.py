@@ -23,6 +23,7 @@ async def authenticated(request: Request, operation: str) -> tuple[Merchant, byt
     settings = request.app.state.settings
     merchant, body = await authenticate(request, domain_of(request), settings.max_clock_skew_seconds)
     faults: Faults = request.app.state.faults
+    request.state.tamper = faults.take_tamper(operation)  # applied by auth.signed_response
     faults.take(operation)
     return merchant, body
 

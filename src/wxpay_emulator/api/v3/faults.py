@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from wxpay_emulator.api.v3.errors import V3Error
+from wxpay_emulator.api.v3.tamper import TAMPER_KINDS
 
 # Every code of seed 002's table and seed 004's (which spells some without the underscore), with the
 # HTTP status the seed gives it.
@@ -80,7 +81,23 @@ class Fault:
 class Faults:
     def __init__(self) -> None:
         self._queues: dict[str, deque[Fault]] = {}
+        # Response tampering (tamper.py): the next answers of an operation with broken Wechatpay-* headers.
+        self._tampers: dict[str, deque[str]] = {}
         self._lock = threading.Lock()
+
+    def arm_tamper(self, operation: str, kind: str, count: int) -> None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"unknown operation {operation!r}; one of {sorted(OPERATIONS)} (APIv3 only)")
+        if kind not in TAMPER_KINDS:
+            raise ValueError(f"unknown tamper {kind!r}; one of {sorted(TAMPER_KINDS)}")
+        with self._lock:
+            self._tampers.setdefault(operation, deque()).extend([kind] * count)
+
+    def take_tamper(self, operation: str) -> str | None:
+        """The next armed tamper of ``operation``, taken off its queue."""
+        with self._lock:
+            queue = self._tampers.get(operation)
+            return queue.popleft() if queue else None
 
     def arm(self, operation: str, code: str, count: int, message: str | None = None) -> None:
         if operation in V2_OPERATIONS:
@@ -97,11 +114,15 @@ class Faults:
 
     def pending(self) -> dict[str, list[str]]:
         with self._lock:
-            return {op: [f.code for f in q] for op, q in self._queues.items() if q}
+            found = {op: [f.code for f in q] for op, q in self._queues.items() if q}
+            for op, kinds in self._tampers.items():
+                found.setdefault(op, []).extend(f"tamper:{k}" for k in kinds)
+            return {op: codes for op, codes in found.items() if codes}
 
     def clear(self) -> None:
         with self._lock:
             self._queues.clear()
+            self._tampers.clear()
 
     def pop(self, operation: str) -> Fault | None:
         """The next armed fault of ``operation``, taken off its queue."""

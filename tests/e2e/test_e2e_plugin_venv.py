@@ -1,0 +1,185 @@
+"""The pytest plugin as a merchant meets it: a project of its own, a virtualenv holding nothing but
+wxpay-emulator, wechatpayv3 and pytest, and ``pytest`` run there in a subprocess.
+
+The venv is made once per session with ``python -m venv --without-pip`` and filled by this venv's pip
+(``pip --python``) from a copy of the repository (so no build files land in the worktree), using pip's
+cache. Its cost is printed (``-s``); see docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIRST_MODULE = '''
+"""Written by the e2e test: create, pay, receive and verify a notification, refund."""
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+OUT_TRADE_NO = "SHARED_ORDER_0001"
+OUT_REFUND_NO = "SHARED_REFUND_0001"
+
+
+@pytest.fixture
+def receiver():
+    got = queue.Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            got.put((dict(self.headers.items()), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/notify", got
+    server.shutdown()
+    server.server_close()
+
+
+def test_pay_receive_verify_refund(wxpay_emulator, receiver):
+    notify_url, received = receiver
+    merchant = wxpay_emulator.merchant()
+    wxpay = wxpay_emulator.wechatpayv3_client(merchant, notify_url=notify_url)
+    code, text = wxpay.pay(
+        description="a cup of tea", out_trade_no=OUT_TRADE_NO, amount={"total": 100},
+        payer={"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    )
+    assert code == 200, text
+    assert json.loads(text)["prepay_id"].startswith("wx")
+
+    wxpay_emulator.pay(merchant, OUT_TRADE_NO)
+    headers, body = received.get(timeout=15)
+    notice = wxpay.callback(headers, body)  # wechatpayv3 verifies the signature and decrypts
+    assert notice is not None, "wechatpayv3 did not verify the notification"
+    assert notice["event_type"] == "TRANSACTION.SUCCESS"
+    assert notice["resource"]["out_trade_no"] == OUT_TRADE_NO
+    assert notice["resource"]["trade_state"] == "SUCCESS"
+    assert wxpay_emulator.wait_for_notification(out_trade_no=OUT_TRADE_NO).status == "DELIVERED"
+
+    code, text = wxpay.refund(
+        out_refund_no=OUT_REFUND_NO, out_trade_no=OUT_TRADE_NO,
+        amount={"refund": 30, "total": 100, "currency": "CNY"},
+    )
+    assert code == 200, text
+    assert json.loads(text)["status"] == "PROCESSING"
+    wxpay_emulator.settle_refund(merchant, OUT_REFUND_NO)
+    code, text = wxpay.query_refund(out_refund_no=OUT_REFUND_NO)
+    assert json.loads(text)["status"] == "SUCCESS"
+    headers, body = received.get(timeout=15)
+    notice = wxpay.callback(headers, body)
+    assert notice is not None and notice["event_type"] == "REFUND.SUCCESS"
+    assert notice["resource"]["out_refund_no"] == OUT_REFUND_NO
+    print("FIRST_MODULE_DONE", merchant.mchid)
+'''
+
+SECOND_MODULE = '''
+"""Written by the e2e test: the same session's server, none of the first module's orders."""
+import json
+
+OUT_TRADE_NO = "SHARED_ORDER_0001"  # the first module's order number
+
+
+def test_sees_none_of_the_first_modules_orders(wxpay_emulator):
+    everyone = [o["transaction"]["out_trade_no"] for o in wxpay_emulator.orders()]
+    assert OUT_TRADE_NO in everyone  # the same server: the first module's order is there ...
+    merchant = wxpay_emulator.merchant()
+    assert wxpay_emulator.orders(merchant) == []  # ... but not this test's merchant's
+    assert wxpay_emulator.notifications(merchant) == []
+    wxpay = wxpay_emulator.wechatpayv3_client(merchant)
+    code, text = wxpay.query(out_trade_no=OUT_TRADE_NO)
+    assert code == 404 and json.loads(text)["code"] == "ORDER_NOT_EXIST", text
+    code, text = wxpay.pay(
+        description="tea", out_trade_no=OUT_TRADE_NO, amount={"total": 1},
+        payer={"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    )
+    assert code == 200, text
+    print("SECOND_MODULE_DONE", merchant.mchid)
+'''
+
+
+def _source_copy(target: Path) -> Path:
+    """What ``pip install <repo>`` needs, copied: the package is built from it, not in the worktree."""
+    target.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, target / name)
+    shutil.copytree(
+        REPO / "src" / "wxpay_emulator",
+        target / "src" / "wxpay_emulator",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    return target
+
+
+def _clean_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "TMPDIR", "PIP_CACHE_DIR", "PIP_FIND_LINKS", "PIP_CONFIG_FILE",
+            "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CERT", "PIP_DEFAULT_TIMEOUT")  # fmt: skip
+    return {k: v for k, v in os.environ.items() if k in keep}
+
+
+@pytest.fixture(scope="session")
+def sdk_only_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with only wxpay-emulator (and its own dependencies), wechatpayv3 and pytest."""
+    base = tmp_path_factory.mktemp("sdk-only")
+    venv = base / "venv"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-input",
+         str(_source_copy(base / "source")), "wechatpayv3==2.0.4", "pytest"],
+        check=True, timeout=900, env=_clean_env(),
+    )  # fmt: skip
+    print(f"\nsdk-only venv made in {time.perf_counter() - started:.1f}s")
+    return python
+
+
+def test_a_merchants_project_uses_the_plugin(sdk_only_venv: Path, tmp_path: Path) -> None:
+    python = sdk_only_venv
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"] if (python.parent / "pip").exists() else
+        [sys.executable, "-m", "pip", "--python", str(python), "list", "--format=freeze"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    names = {line.split("==")[0].lower() for line in listed.splitlines()}
+    assert {"wxpay-emulator", "wechatpayv3", "pytest"} <= names
+    assert "wechatpy" not in names  # nothing but the package, its dependencies, the SDK and pytest
+
+    project = tmp_path / "merchant-project"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_a_checkout.py").write_text(textwrap.dedent(FIRST_MODULE))
+    (project / "tests" / "test_b_isolation.py").write_text(textwrap.dedent(SECOND_MODULE))
+    started = time.perf_counter()
+    run = subprocess.run(
+        [str(python), "-m", "pytest", "-v", "-s", "-p", "no:cacheprovider", "tests"],
+        cwd=project, capture_output=True, text=True, timeout=300, env=_clean_env(),
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "2 passed" in output, output
+    assert "FIRST_MODULE_DONE" in output and "SECOND_MODULE_DONE" in output, output
+    first = output.split("FIRST_MODULE_DONE ", 1)[1].split()[0]
+    second = output.split("SECOND_MODULE_DONE ", 1)[1].split()[0]
+    assert first != second
+    startup = [line for line in output.splitlines() if line.startswith("wxpay-emulator: ")]
+    assert len(startup) == 1, output  # one server for the whole session
+    print(f"\nmerchant project's pytest run: {elapsed:.1f}s; {startup[0]}")
