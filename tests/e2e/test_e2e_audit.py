@@ -247,3 +247,13 @@ def test_bad_requests(wxpay_emulator: EmulatorClient) -> None:
     assert "no answer" in report.check("genuine_accepted").observed
     run = run_cli("http://127.0.0.1:9/notify", "--url", "http://127.0.0.1:9")
     assert run.returncode == 2 and "cannot reach the emulator" in run.stdout + run.stderr
+
+
+def test_the_example_shops_own_tests_pass() -> None:
+    """examples/merchant_app's tests, written with the plugin, run as a merchant would run them."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE)],
+        capture_output=True, text=True, timeout=600, cwd=EXAMPLE.parents[1],
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "4 passed" in run.stdout, run.stdout
