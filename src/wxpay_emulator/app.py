@@ -48,6 +48,7 @@ from wxpay_emulator.notify.payloads_cloud import cloud_refund_renderers, cloud_r
 from wxpay_emulator.notify.payloads_refund import v3_refund_renderer
 from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer, v2_refund_renderer
 from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -69,7 +70,7 @@ def open_store(settings: Settings) -> Store:
 def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Domain:
     ids = ids or Ids()
     return Domain(
-        store,
+        SqlUnitOfWorkFactory(store),
         {"v3": v3_payment_renderer(ids), "v2": v2_payment_renderer(ids), **cloud_renderers(ids)},
         v3_combine_renderer(ids),
         ids=ids,

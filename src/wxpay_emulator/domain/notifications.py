@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Connection
-
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
@@ -27,10 +25,9 @@ from wxpay_emulator.domain.models import (
     Order,
     Refund,
 )
+from wxpay_emulator.domain.ports import UnitOfWork, UnitOfWorkFactory
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
-from wxpay_emulator.storage.db import Store, after_commit
-from wxpay_emulator.storage.repositories import NotificationRepo
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class RefundRenderer(Protocol):
 class NotificationService:
     def __init__(
         self,
-        store: Store,
+        uow: UnitOfWorkFactory,
         clock: Clock,
         ids: Ids,
         merchants: MerchantService,
@@ -77,7 +74,7 @@ class NotificationService:
         *,
         refund_renderers: Mapping[str, RefundRenderer] | None = None,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.clock = clock
         self.ids = ids
         self.merchants = merchants
@@ -88,17 +85,17 @@ class NotificationService:
         # By the family of the refunded order (the api layer registers them: "v3", "v2" ...).
         self.refund_renderers: dict[str, RefundRenderer] = dict(refund_renderers or {})
 
-    def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
+    def enqueue_payment(self, uow: UnitOfWork, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
         merchant = self.merchants.get(order.notify_mchid)
         now = self.clock.now()
         notification_id = self.ids.notification_id()
         rendered = self.renderers[order.family](merchant, order, notification_id, now)
         return self._enqueue(
-            conn, notification_id, merchant.mchid, order.id, order.family, order.notify_url, rendered
+            uow, notification_id, merchant.mchid, order.id, order.family, order.notify_url, rendered
         )
 
-    def enqueue_combine(self, conn: Connection, combine: CombineOrder) -> Notification:
+    def enqueue_combine(self, uow: UnitOfWork, combine: CombineOrder) -> Notification:
         """The one notification of a paid combine order, to its notify_url, from the initiator's keys."""
         if self.combine_renderer is None:
             raise RuntimeError("no combine renderer registered")
@@ -106,10 +103,10 @@ class NotificationService:
         notification_id = self.ids.notification_id()
         rendered = self.combine_renderer(merchant, combine, notification_id, self.clock.now())
         return self._enqueue(
-            conn, notification_id, merchant.mchid, None, "v3combine", combine.notify_url, rendered
+            uow, notification_id, merchant.mchid, None, "v3combine", combine.notify_url, rendered
         )
 
-    def enqueue_refund(self, conn: Connection, order: Order, refund: Refund) -> Notification | None:
+    def enqueue_refund(self, uow: UnitOfWork, order: Order, refund: Refund) -> Notification | None:
         """Write the notification of a refund's outcome inside the caller's transaction, to the
         refund's notify_url, rendered by the refund's family with the keys of the merchant that receives
         it (the provider, for partner orders). None when that family has no refund renderer."""
@@ -123,11 +120,11 @@ class NotificationService:
         notification_id = self.ids.notification_id()
         rendered = renderer(merchant, order, refund, notification_id, self.clock.now())
         url, kind = refund.notify_url, family + "refund"
-        return self._enqueue(conn, notification_id, merchant.mchid, order.id, kind, url, rendered)
+        return self._enqueue(uow, notification_id, merchant.mchid, order.id, kind, url, rendered)
 
     def _enqueue(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         notification_id: str,
         mchid: str,
         order_id: int | None,
@@ -150,22 +147,22 @@ class NotificationService:
             created_at=now,
             delivered_at=None,
         )
-        NotificationRepo(conn).add(row)
+        uow.notifications.add(row)
         if self.on_enqueued is not None:
-            after_commit(conn, self.on_enqueued)
+            uow.after_commit(self.on_enqueued)
         return row
 
     def due(self, limit: int) -> list[Notification]:
         """Rows whose delivery time has come. The dispatcher delivers a whole batch before it asks
         again, so a row is never in flight twice; if the process dies mid-delivery the row is still
         due and goes out again after the restart (at least once, same id)."""
-        with self.store.transaction() as conn:
-            return NotificationRepo(conn).due(self.clock.now(), limit)
+        with self.uow() as uow:
+            return uow.notifications.due(self.clock.now(), limit)
 
     def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
+        with self.uow() as uow:
+            repo = uow.notifications
             current = repo.get(attempt.notification_id)
             if current is None:  # reset while in flight
                 return
@@ -191,23 +188,23 @@ class NotificationService:
     def list(
         self, mchid: str | None = None, limit: int = 200
     ) -> list[tuple[Notification, list[DeliveryAttempt]]]:
-        with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
+        with self.uow() as uow:
+            repo = uow.notifications
             rows = repo.recent(mchid, limit)
             attempts = repo.attempts([n.id for n in rows])
         return [(n, attempts[n.id]) for n in rows]
 
     def get(self, notification_id: str) -> Notification:
-        with self.store.transaction() as conn:
-            found = NotificationRepo(conn).get(notification_id)
+        with self.uow() as uow:
+            found = uow.notifications.get(notification_id)
         if found is None:
             raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
         return found
 
     def redeliver(self, notification_id: str) -> Notification:
         """Deliver again now, whatever its status: the same id and body, as a WeChat retry."""
-        with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
+        with self.uow() as uow:
+            repo = uow.notifications
             if repo.get(notification_id) is None:
                 raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
             repo.update(notification_id, status=NotificationStatus.PENDING, next_attempt_at=self.clock.now())
