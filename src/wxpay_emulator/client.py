@@ -346,13 +346,17 @@ class EmulatorClient:
         return data
 
     def _v2_resource(self, mchid: str, body: str) -> dict[str, Any]:
+        """The notification's fields; a refund's ``req_info`` (its ``<root>`` XML, AES-256-ECB under the
+        MD5 of the API key) decrypted into them."""
+        import defusedxml.ElementTree as SafeET
+
         from wxpay_emulator.crypto import req_info
         from wxpay_emulator.wire import v2 as v2_wire
 
         fields: dict[str, Any] = dict(v2_wire.parse(body.encode()))
         if "req_info" in fields:
-            inner = req_info.decrypt(self._keys_of(mchid)[1], fields["req_info"])
-            fields.update(v2_wire.parse(inner))
+            inner = SafeET.fromstring(req_info.decrypt(self._keys_of(mchid)[1], fields["req_info"]))
+            fields.update({child.tag: child.text or "" for child in inner})
         return fields
 
     def notifications(self, merchant: MchidLike | None = None) -> list[Notification]:
