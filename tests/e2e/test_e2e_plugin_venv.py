@@ -149,11 +149,16 @@ def _pip(python: Path, *args: str) -> None:
     )  # fmt: skip
 
 
-def _cached_venv(config: pytest.Config, name: str, requirements: list[str]) -> Path:
+def _cached_venv(request: pytest.FixtureRequest, name: str, requirements: list[str]) -> Path:
     """A venv holding exactly ``requirements``, kept in pytest's cache (``.pytest_cache``;
-    ``--cache-clear`` drops it) under a key of those requirements and this Python."""
+    ``--cache-clear`` drops it) under a key of those requirements and this Python; without the cache
+    plugin (``-p no:cacheprovider``), made afresh in the session's temporary directory."""
     key = hashlib.sha256(json.dumps([sys.version, requirements]).encode()).hexdigest()[:16]
-    layer = config.cache.mkdir(f"{name}-{key}") / "venv"
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        layer = cache.mkdir(f"{name}-{key}") / "venv"
+    else:
+        layer = request.getfixturevalue("tmp_path_factory").mktemp(f"{name}-{key}") / "venv"
     done = layer / "complete"
     if not done.exists():
         shutil.rmtree(layer, ignore_errors=True)
@@ -174,8 +179,8 @@ def sdk_only_venv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     started = time.perf_counter()
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     requirements = [*project["project"]["dependencies"], *SDK_REQUIREMENTS]
-    layer = _cached_venv(request.config, "sdk-only-venv", requirements)
-    builder = _cached_venv(request.config, "wheel-builder", project["build-system"]["requires"])
+    layer = _cached_venv(request, "sdk-only-venv", requirements)
+    builder = _cached_venv(request, "wheel-builder", project["build-system"]["requires"])
     layered = time.perf_counter()
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
