@@ -350,8 +350,8 @@ class EmulatorClient:
         MD5 of the API key) decrypted into them."""
         import defusedxml.ElementTree as SafeET
 
+        from wxpay_emulator.api.v2 import wire as v2_wire
         from wxpay_emulator.crypto import req_info
-        from wxpay_emulator.wire import v2 as v2_wire
 
         fields: dict[str, Any] = dict(v2_wire.parse(body.encode()))
         if "req_info" in fields:

@@ -1,4 +1,5 @@
-"""The one place the audit uses the families' notification renderers and acknowledgement rules.
+"""The one place the audit uses the families' notification renderers and acknowledgement rules (the
+audit is a face, like the dashboard: no family imports it, so it may import them).
 
 The audit sends notifications exactly as the dispatcher would: the bodies come from the same renderers
 app.py registers, and "acknowledged" is the family's own rule (notify/protocols.py).
@@ -8,16 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from wxpay_emulator.api.cloud.notify import cloud_payment_renderer
+from wxpay_emulator.api.v2 import wire as v2_wire
+from wxpay_emulator.api.v2.notify import signed_xml, signing_key, v2_payment_renderer
 from wxpay_emulator.api.v2.render import sign_type_of
+from wxpay_emulator.api.v3.notify import v3_payment_renderer
 from wxpay_emulator.domain.models import Merchant, Order
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.notify.payloads import v3_payment_renderer
-from wxpay_emulator.notify.payloads_cloud import cloud_payment_renderer
-from wxpay_emulator.notify.payloads_v2 import signed_xml, signing_key, v2_payment_renderer
 from wxpay_emulator.notify.protocols import WireProtocol, protocol_for
-from wxpay_emulator.wire import v2 as v2_wire
+
+Value = v2_wire.Value
 
 __all__ = [
+    "Value",
     "WireProtocol",
     "protocol_for",
     "render_payment",

@@ -46,7 +46,6 @@ from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import KeyMode, Merchant, Order
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.domain.states import TradeState
-from wxpay_emulator.wire import v2 as v2_wire
 
 FAMILIES = ("v3", "v2", "cloud")
 TIMEOUT_SECONDS = 5.0  # WeChat's wait for the merchant's answer
@@ -358,13 +357,13 @@ def _v3_checks(notice: Notice, prober: Prober, domain: Domain, timeout: float) -
 def _v2_checks(notice: Notice, prober: Prober, timeout: float) -> list[Check]:
     protocol = prober.protocol
     headers = {"Content-Type": protocol.content_type, "User-Agent": "Mozilla/4.0"}
-    fields: dict[str, v2_wire.Value | None] = dict(notices.v2_fields(notice.body))
+    fields: dict[str, notices.Value | None] = dict(notices.v2_fields(notice.body))
     fields.pop("sign", None)
     key = notices.signing_key(notice.merchant, notice.order)
     sign_type = notices.sign_type_of(notice.order)
     other_type = v2_sign.HMAC_SHA256 if sign_type == v2_sign.MD5 else v2_sign.MD5
 
-    def fresh() -> dict[str, v2_wire.Value | None]:
+    def fresh() -> dict[str, notices.Value | None]:
         return {**fields, "nonce_str": secrets.token_hex(16)}
 
     wrong_key = secrets.token_hex(16)

@@ -1,5 +1,7 @@
 """``POST /emulator/v1/audits``: audit a merchant's notification handler (audit/notify.py).
 
+Included by create_app next to the dashboard pages: the audit is a face, not a family.
+
 Body ``{"url", "mchid"?, "family": "v3"|"v2"|"cloud", "out_trade_no"?, "sign_type"?}``; the answer is
 the report card ``{"passed", "checks": [{"name", "passed", "expected", "observed", "rule"}], ...}``.
 A failed check is a 200 answer with ``passed: false``; only a bad request is an error
@@ -16,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import domain_of
 from wxpay_emulator.audit.notify import audit_notify
-from wxpay_emulator.wire.v3 import reject_nul
+from wxpay_emulator.wire import reject_nul
 
 router = APIRouter(prefix="/emulator/v1")
 
