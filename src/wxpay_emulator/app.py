@@ -16,8 +16,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.cloud import ensure_cloud_provider
+from wxpay_emulator.api.control_token import RequireControlToken, control_token
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
+from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.audit import routes as audit_routes
@@ -26,6 +28,7 @@ from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.filemodes import prepare_data_dir
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher, Doorbell
 from wxpay_emulator.registry import CONTROL_VIEWS, FAMILIES
@@ -39,7 +42,7 @@ DEFAULT_APPID = "wxd678efh567hg6787"
 
 
 def open_store(settings: Settings) -> Store:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir, settings.resolved_database_url())  # 0700 / 0600 (filemodes.py)
     store = Store(settings.resolved_database_url())
     migrate(store.engine)
     return store
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             route.tags = [tag_of(name)]
     app.state.settings = settings
     app.state.domain = domain
+    app.state.store = store  # for serving (tls.StoreTrust reads the merchants' certificates)
     app.state.dispatcher = dispatcher
     app.state.shapes = shapes
     app.state.views = CONTROL_VIEWS
@@ -145,6 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    app.add_middleware(LimitBody, shapes=shapes)  # body size limits while reading (api/limits.py)
     app.add_middleware(RefuseNulInUrl, shapes=shapes)
+    app.state.control_token = control_token(settings)
+    if app.state.control_token is not None:  # before any body is read (api/control_token.py)
+        app.add_middleware(RequireControlToken, token=app.state.control_token, shapes=shapes)
     app.add_middleware(ContainUnexpected, shapes=shapes)
     return app

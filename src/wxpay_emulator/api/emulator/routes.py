@@ -18,6 +18,7 @@ from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult
+from wxpay_emulator.ids import MCHID_PATTERN
 from wxpay_emulator.material import merchant_json, write_material
 from wxpay_emulator.wire import reject_nul
 
@@ -67,8 +68,8 @@ class ClockBody(_Body):
 
 
 class MerchantBody(_Body):
-    mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
-    sp_mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
+    mchid: str | None = Field(default=None, pattern=MCHID_PATTERN)
+    sp_mchid: str | None = Field(default=None, pattern=MCHID_PATTERN)
     appid: str | None = Field(default=None, min_length=1, max_length=32)
     key_mode: Literal["cert", "pubkey"] = "pubkey"
     appids: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
