@@ -18,6 +18,7 @@ Every wait is bounded in time and in number of polls.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -152,9 +153,17 @@ def _mchid(m: MchidLike) -> str:
 class EmulatorClient:
     """The control plane of the emulator at ``url``."""
 
-    def __init__(self, url: str, *, timeout: float = 30.0, verify: Any = True) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 30.0, verify: Any = True, token: str | None = None
+    ) -> None:
+        """``token``: the control token of an emulator that requires one (api/control_token.py);
+        default ``WXPAY_EMULATOR_CONTROL_TOKEN``."""
         self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False, verify=verify)
+        token = token if token is not None else os.environ.get("WXPAY_EMULATOR_CONTROL_TOKEN") or None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(
+            base_url=self.url, timeout=timeout, trust_env=False, verify=verify, headers=headers
+        )
         self._keys: dict[str, tuple[str, str]] = {}  # mchid -> (apiv3_key, api_key)
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.conftest import OPENID, Receiver, fresh_postgres_database, new_trade_no
 from tests.e2e.test_e2e_v2 import create
-from wxpay_emulator.client import EmulatorClient, JournalUnavailable, NotificationTimeout
+from wxpay_emulator.client import EmulatorClient, EmulatorError, JournalUnavailable, NotificationTimeout
 from wxpay_emulator.crypto import keys
 from wxpay_emulator.server import ThreadedEmulator, emulator_server
 
@@ -96,3 +96,17 @@ def test_threaded_server_on_postgresql(tmp_path: Path) -> None:
         finally:
             emu.close()
             server.stop()
+
+
+def test_client_sends_the_control_token(tmp_path: Path) -> None:
+    server = ThreadedEmulator(tmp_path, control_token="plugin-token-123")
+    anonymous = server.start()
+    try:
+        with pytest.raises(EmulatorError) as refused:
+            anonymous.merchant()
+        assert refused.value.status == 401
+        with EmulatorClient(server.url, token="plugin-token-123") as emu:
+            assert emu.orders(emu.merchant()) == []
+    finally:
+        anonymous.close()
+        server.stop()

@@ -40,6 +40,14 @@ def notify(
     url: Annotated[
         str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")
     ] = "http://127.0.0.1:8600",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="WXPAY_EMULATOR_CONTROL_TOKEN",
+            help="the control token of an emulator bound to a non-loopback address",
+        ),
+    ] = None,
 ) -> None:
     """Send your handler genuine and precisely broken notifications and grade its answers."""
     console = Console(soft_wrap=True, stderr=as_json)
@@ -48,8 +56,9 @@ def notify(
         if value is not None:
             body[key] = value
     try:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = httpx.post(
-            url.rstrip("/") + "/emulator/v1/audits", json=body, timeout=120, trust_env=False
+            url.rstrip("/") + "/emulator/v1/audits", json=body, timeout=120, trust_env=False, headers=headers
         )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the emulator at {url}: {exc}[/red]")
