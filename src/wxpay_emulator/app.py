@@ -22,6 +22,7 @@ from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
 from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.shapes import Shapes
+from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import pages
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for exc_type, handler in spec.handlers.items():
             app.add_exception_handler(exc_type, handler)  # type: ignore[arg-type]
     app.include_router(pages.router)
+    app.include_router(audit_routes.router)  # a face, like the pages: POST /emulator/v1/audits
     # The dashboard (/, /dashboard/...), its assets and the API reference (/emulator/docs).
     app.include_router(dashboard_views.router)
     app.include_router(dashboard_docs.router)
@@ -128,7 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = dispatcher
     app.state.shapes = shapes
     app.state.views = CONTROL_VIEWS
-    app.state.faults = Faults.from_routes((router.routes, spec.fault_codes) for spec, router in routers)
+    app.state.faults = Faults.from_routes(
+        (router.routes, spec.fault_codes, spec.tampers) for spec, router in routers
+    )
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
