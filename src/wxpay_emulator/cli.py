@@ -17,12 +17,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wxpay_emulator.audit.cli import audit_app
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
 
 app = typer.Typer(help="A local, stateful, signature-exact WeChat Pay emulator.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants and their keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
+app.add_typer(audit_app, name="audit")
 console = Console(soft_wrap=True)
 
 DataDir = Annotated[
@@ -40,6 +42,15 @@ Url = Annotated[
         "--url",
         envvar="WXPAY_EMULATOR_URL",
         help="a running emulator (default: the one serving the data dir, from its server.json)",
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="WXPAY_EMULATOR_CONTROL_TOKEN",
+        help="the control token of an emulator bound to a non-loopback address "
+        "(default: the one in the data dir's server.json)",
     ),
 ]
 DEFAULT_URL = "http://127.0.0.1:8600"
@@ -71,24 +82,31 @@ def _main(
     """A local, stateful, signature-exact WeChat Pay emulator."""
 
 
-def resolve_url(url: str | None) -> tuple[str, Any]:
-    """(base URL, httpx ``verify``) of the emulator a command talks to: ``--url`` / WXPAY_EMULATOR_URL,
-    else the running ``serve`` of the data dir (its server.json), else http://127.0.0.1:8600."""
+def resolve_url(url: str | None, token: str | None = None) -> tuple[str, Any, dict[str, str]]:
+    """(base URL, httpx ``verify``, headers) of the emulator a command talks to: ``--url`` /
+    WXPAY_EMULATOR_URL, else the running ``serve`` of the data dir (its server.json), else
+    http://127.0.0.1:8600. The control token is ``--token`` / WXPAY_EMULATOR_CONTROL_TOKEN, else the one
+    server.json names (only when talking to that server)."""
     import ssl
 
     from wxpay_emulator import server_file
 
     data_dir = _settings().data_dir
-    info = None if url else server_file.read(data_dir)
+    info = server_file.read(data_dir)
+    if info is not None and url and url.rstrip("/") != str(info["url"]).rstrip("/"):
+        info = None  # another server than the data dir's: nothing of server.json applies to it
     if info is not None:
         url = str(info["url"])
+        if not token and isinstance(info.get("token"), str):
+            token = str(info["token"])
     url = (url or DEFAULT_URL).rstrip("/")
     verify: Any = True
     if url.startswith("https://"):
         ca = Path(info["ca"]) if info is not None and info.get("ca") else data_dir / "tls" / "server.pem"
         if ca.exists():
             verify = ssl.create_default_context(cafile=str(ca))
-    return url, verify
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return url, verify, headers
 
 
 def print_table(table: Table) -> None:
@@ -149,9 +167,7 @@ def serve(
     ] = False,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
-    import uvicorn
-
-    from wxpay_emulator import server_file
+    from wxpay_emulator import server_file, serving
     from wxpay_emulator.app import create_app
     from wxpay_emulator.material import wechatpayv3_snippet
 
@@ -183,14 +199,6 @@ def serve(
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
-    options: dict[str, Any] = {}
-    ca: Path | None = None
-    if settings.tls:
-        from wxpay_emulator.tls import uvicorn_options
-
-        options = uvicorn_options(settings.data_dir, merchants)
-        ca = (settings.data_dir / "tls" / "server.pem").resolve()
-        console.print(f"TLS: trust {ca}; /secapi/ requires the merchant's apiclient_cert.pem")
     if quiet:
         console.print("--quiet: requests and deliveries are not logged (`wxpay-emulator tail` shows them)")
     else:
@@ -199,17 +207,28 @@ def serve(
     _configure_logs(quiet)
     settings = settings.model_copy(update={"port": bound_port})
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=bound_port,
-        log_level="warning",
-        access_log=False,  # our line per request replaces it
-        timeout_graceful_shutdown=5,
-        **options,
-    )
-    server = uvicorn.Server(config)
-    app.state.stopping = lambda: server.should_exit  # ends the event streams (api/emulator/journal.py)
+    if app.state.control_token is not None:
+        given = "WXPAY_EMULATOR_CONTROL_TOKEN" if settings.control_token else "generated for this run"
+        console.print(
+            f"control token ({given}): {app.state.control_token}\n"
+            "  the control plane and pages require it: Authorization: Bearer <token>, "
+            f"or open {base_url}/?token=<token> once in a browser; "
+            "local CLI commands read it from the data dir's server.json",
+            markup=False,
+            highlight=False,
+        )
+    tls_options, trust = None, None
+    ca: Path | None = None
+    if settings.tls:
+        from functools import partial
+
+        from wxpay_emulator.storage.merchant_certs import merchant_certificates
+        from wxpay_emulator.tls import StoreTrust, uvicorn_options
+
+        tls_options = uvicorn_options(settings.data_dir)
+        trust = StoreTrust(partial(merchant_certificates, app.state.store))
+        ca = (settings.data_dir / "tls" / "server.pem").resolve()
+        console.print(f"TLS: trust {ca}; /secapi/ requires the merchant's apiclient_cert.pem")
     info = {
         "url": base_url,
         "pid": os.getpid(),
@@ -218,13 +237,18 @@ def serve(
         "tls": settings.tls,
         "ca": str(ca) if ca else None,
         "version": version(),
+        "token": app.state.control_token,
     }
     server_file.write(settings.data_dir, info)
     # uvicorn re-raises the SIGTERM it stopped for once it has shut down, with the handler it found
     # installed: make that an exit that runs the finally below (which removes server.json).
     signal.signal(signal.SIGTERM, _exit_on_signal)
+
+    def started(server: Any) -> None:
+        app.state.stopping = lambda: server.should_exit  # ends the event streams (api/emulator/journal.py)
+
     try:
-        server.run(sockets=[sock])
+        serving.run(app, settings, tls_options, trust, sockets=[sock], on_server=started)
     finally:
         server_file.remove(settings.data_dir, os.getpid())
         sock.close()
@@ -329,10 +353,12 @@ def merchant_list(
     print_table(table)
 
 
-def _call(method: str, url: str | None, path: str, **kwargs: Any) -> Any:
-    base, verify = resolve_url(url)
+def _call(method: str, url: str | None, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    base, verify, headers = resolve_url(url, token)
     try:
-        response = httpx.request(method, base + path, timeout=10, trust_env=False, verify=verify, **kwargs)
+        response = httpx.request(
+            method, base + path, timeout=10, trust_env=False, verify=verify, headers=headers, **kwargs
+        )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the emulator at {base}: {exc}[/red]")
         console.print("start one with `wxpay-emulator serve`, or give --url / WXPAY_EMULATOR_URL")
@@ -360,13 +386,16 @@ def pay(
         bool, typer.Option("--combine", help="OUT_TRADE_NO is a combine_out_trade_no")
     ] = False,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """Play the WeChat user: pay (or fail to pay) an order, or a combine order, of a running emulator."""
     if mchid is None:
-        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+        mchid = _call("GET", url, "/emulator/v1/merchants", token)["data"][0]["mchid"]
     keys = ("combine_mchid", "combine_out_trade_no") if combine else ("mchid", "out_trade_no")
     body = {keys[0]: mchid, keys[1]: out_trade_no, "result": result.upper(), "openid": openid}
-    data = _call("POST", url, "/emulator/v1/payments", json={k: v for k, v in body.items() if v is not None})
+    data = _call(
+        "POST", url, "/emulator/v1/payments", token, json={k: v for k, v in body.items() if v is not None}
+    )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 
@@ -375,9 +404,10 @@ def orders(
     mchid: Annotated[str | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the control plane's JSON")] = False,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """The orders of a running emulator, newest first."""
-    found = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)
+    found = _call("GET", url, "/emulator/v1/orders", token, params={"mchid": mchid} if mchid else None)
     if as_json:
         print_json(found)
         return
@@ -416,10 +446,11 @@ def refund(
         str | None, typer.Option("--notify-url", help="where the refund's notification goes")
     ] = None,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """Refund (part of) a paid order of a running emulator, as its merchant would."""
     if mchid is None:
-        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+        mchid = _call("GET", url, "/emulator/v1/merchants", token)["data"][0]["mchid"]
     body = {
         "mchid": mchid,
         "out_trade_no": out_trade_no,
@@ -428,7 +459,9 @@ def refund(
         "reason": reason,
         "notify_url": notify_url,
     }
-    data = _call("POST", url, "/emulator/v1/refunds", json={k: v for k, v in body.items() if v is not None})
+    data = _call(
+        "POST", url, "/emulator/v1/refunds", token, json={k: v for k, v in body.items() if v is not None}
+    )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from wxpay_emulator.cli import Url, _call, app, console, print_json, print_table, resolve_url
+from wxpay_emulator.cli import Token, Url, _call, app, console, print_json, print_table, resolve_url
 from wxpay_emulator.journal.lines import Parts, delivery_parts, plain, request_parts
 
 notifications_app = typer.Typer(help="Notifications and their delivery attempts.", no_args_is_help=True)
@@ -34,8 +34,8 @@ Mchid = Annotated[str | None, typer.Option("--mchid", help="only this merchant's
 TAIL_RECONNECTS = 60  # consecutive failed (re)connections, one second apart, before tail gives up
 
 
-def _first_mchid(url: str | None) -> str:
-    merchants = _call("GET", url, "/emulator/v1/merchants")["data"]
+def _first_mchid(url: str | None, token: str | None) -> str:
+    merchants = _call("GET", url, "/emulator/v1/merchants", token)["data"]
     if not merchants:
         console.print("[red]the emulator has no merchant[/red]")
         raise typer.Exit(1)
@@ -45,17 +45,19 @@ def _first_mchid(url: str | None) -> str:
 # --- notifications -----------------------------------------------------------------------------------
 
 
-def _notifications(url: str | None, mchid: str | None) -> list[dict[str, Any]]:
+def _notifications(url: str | None, token: str | None, mchid: str | None) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = _call(
-        "GET", url, "/emulator/v1/notifications", params={"mchid": mchid} if mchid else None
+        "GET", url, "/emulator/v1/notifications", token, params={"mchid": mchid} if mchid else None
     )["data"]
     return found
 
 
 @notifications_app.command("list")
-def notifications_list(mchid: Mchid = None, as_json: Json = False, url: Url = None) -> None:
+def notifications_list(
+    mchid: Mchid = None, as_json: Json = False, url: Url = None, token: Token = None
+) -> None:
     """Notifications, newest first, with their delivery state."""
-    found = _notifications(url, mchid)
+    found = _notifications(url, token, mchid)
     if as_json:
         print_json({"data": found})
         return
@@ -74,7 +76,7 @@ def notifications_list(mchid: Mchid = None, as_json: Json = False, url: Url = No
     print_table(table)
 
 
-def _decrypted(url: str | None, n: dict[str, Any]) -> Any:
+def _decrypted(url: str | None, token: str | None, n: dict[str, Any]) -> Any:
     """The plaintext of an APIv3 notification's ``resource`` (None for other families)."""
     from wxpay_emulator.crypto import CryptoError, aead
 
@@ -84,7 +86,7 @@ def _decrypted(url: str | None, n: dict[str, Any]) -> Any:
         return None
     if not isinstance(resource, dict) or "ciphertext" not in resource:
         return None
-    key = _call("GET", url, f"/emulator/v1/merchants/{n['mchid']}")["apiv3_key"]
+    key = _call("GET", url, f"/emulator/v1/merchants/{n['mchid']}", token)["apiv3_key"]
     try:
         plaintext = aead.decrypt(
             key.encode(),
@@ -101,13 +103,15 @@ def _decrypted(url: str | None, n: dict[str, Any]) -> Any:
 
 
 @notifications_app.command("show")
-def notifications_show(notification_id: str, as_json: Json = False, url: Url = None) -> None:
+def notifications_show(
+    notification_id: str, as_json: Json = False, url: Url = None, token: Token = None
+) -> None:
     """One notification: the envelope, its decrypted resource (APIv3) and every delivery attempt."""
-    found = next((n for n in _notifications(url, None) if n["id"] == notification_id), None)
+    found = next((n for n in _notifications(url, token, None) if n["id"] == notification_id), None)
     if found is None:
         console.print(f"[red]NOTIFICATION_NOT_FOUND: no notification {notification_id}[/red]")
         raise typer.Exit(1)
-    decrypted = _decrypted(url, found)
+    decrypted = _decrypted(url, token, found)
     if as_json:
         print_json({**found, "decrypted": decrypted})
         return
@@ -139,9 +143,9 @@ def notifications_show(notification_id: str, as_json: Json = False, url: Url = N
 
 
 @notifications_app.command("redeliver")
-def notifications_redeliver(notification_id: str, url: Url = None) -> None:
+def notifications_redeliver(notification_id: str, url: Url = None, token: Token = None) -> None:
     """Deliver a notification again now (a delivered or failed one too)."""
-    data = _call("POST", url, f"/emulator/v1/notifications/{notification_id}/redeliver")
+    data = _call("POST", url, f"/emulator/v1/notifications/{notification_id}/redeliver", token)
     console.print(f"notification {data['id']}: {data['status']}, delivery scheduled now", highlight=False)
 
 
@@ -149,9 +153,9 @@ def notifications_redeliver(notification_id: str, url: Url = None) -> None:
 
 
 @clock_app.command("show")
-def clock_show(as_json: Json = False, url: Url = None) -> None:
+def clock_show(as_json: Json = False, url: Url = None, token: Token = None) -> None:
     """The business clock: now, and how far it is ahead of the real clock."""
-    data = _call("GET", url, "/emulator/v1/clock")
+    data = _call("GET", url, "/emulator/v1/clock", token)
     if as_json:
         print_json(data)
         return
@@ -159,9 +163,11 @@ def clock_show(as_json: Json = False, url: Url = None) -> None:
 
 
 @clock_app.command("advance")
-def clock_advance(seconds: Annotated[float, typer.Argument(min=0)], url: Url = None) -> None:
+def clock_advance(
+    seconds: Annotated[float, typer.Argument(min=0)], url: Url = None, token: Token = None
+) -> None:
     """Move the business clock forward: prepay ids expire, retries and refunds fall due."""
-    data = _call("POST", url, "/emulator/v1/clock", json={"advance_seconds": seconds})
+    data = _call("POST", url, "/emulator/v1/clock", token, json={"advance_seconds": seconds})
     console.print(f"now {data['now']} (offset {data['offset_seconds']:g} s)", highlight=False)
 
 
@@ -169,12 +175,13 @@ def clock_advance(seconds: Annotated[float, typer.Argument(min=0)], url: Url = N
 def reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """Forget every order, refund, notification and journal entry; put the clock back (merchants stay)."""
     if not yes and not typer.confirm("Forget every order, notification and journal entry?", default=False):
         console.print("not reset (give --yes to skip the question)")
         raise typer.Exit(1)
-    _call("POST", url, "/emulator/v1/reset")
+    _call("POST", url, "/emulator/v1/reset", token)
     console.print("reset: orders, refunds, notifications and the journal are empty; clock offset 0")
 
 
@@ -185,12 +192,13 @@ def faults_arm(
     count: Annotated[int, typer.Option("--count", min=1, max=1000, help="how many calls fail")] = 1,
     message: Annotated[str | None, typer.Option("--message", help="default: WeChat's message")] = None,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """The next COUNT calls of OPERATION (e.g. v3.jsapi, v2.unifiedorder) answer CODE."""
     body: dict[str, Any] = {"operation": operation, "code": code, "count": count}
     if message is not None:
         body["message"] = message
-    data = _call("POST", url, "/emulator/v1/faults", json=body)
+    data = _call("POST", url, "/emulator/v1/faults", token, json=body)
     _print_faults(data["pending"])
 
 
@@ -205,9 +213,9 @@ def _print_faults(pending: dict[str, list[str]]) -> None:
 
 
 @faults_app.command("list")
-def faults_list(as_json: Json = False, url: Url = None) -> None:
+def faults_list(as_json: Json = False, url: Url = None, token: Token = None) -> None:
     """Faults still armed."""
-    data = _call("GET", url, "/emulator/v1/faults")
+    data = _call("GET", url, "/emulator/v1/faults", token)
     if as_json:
         print_json(data)
         return
@@ -215,9 +223,9 @@ def faults_list(as_json: Json = False, url: Url = None) -> None:
 
 
 @faults_app.command("clear")
-def faults_clear(url: Url = None) -> None:
+def faults_clear(url: Url = None, token: Token = None) -> None:
     """Disarm every fault."""
-    _call("DELETE", url, "/emulator/v1/faults")
+    _call("DELETE", url, "/emulator/v1/faults", token)
     console.print("no fault armed")
 
 
@@ -226,11 +234,12 @@ def close(
     out_trade_no: str,
     mchid: Annotated[str | None, typer.Option(help="default: the first merchant")] = None,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """Close an unpaid order, as its merchant would."""
-    mchid = mchid or _first_mchid(url)
+    mchid = mchid or _first_mchid(url, token)
     data = _call(
-        "POST", url, "/emulator/v1/orders/close", json={"mchid": mchid, "out_trade_no": out_trade_no}
+        "POST", url, "/emulator/v1/orders/close", token, json={"mchid": mchid, "out_trade_no": out_trade_no}
     )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
@@ -265,10 +274,11 @@ def requests(
     cursor: Annotated[str | None, typer.Option(help="the next cursor a previous listing printed")] = None,
     as_json: Json = False,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """The request journal, newest first: every call of every family, with its signature verdict."""
     if entry_id is not None:
-        entry = _call("GET", url, f"/emulator/v1/requests/{entry_id}")
+        entry = _call("GET", url, f"/emulator/v1/requests/{entry_id}", token)
         if as_json:
             print_json(entry)
             return
@@ -276,7 +286,7 @@ def requests(
         return
     params = {"mchid": mchid, "family": family, "status": status, "limit": limit, "cursor": cursor}
     page = _call(
-        "GET", url, "/emulator/v1/requests", params={k: v for k, v in params.items() if v is not None}
+        "GET", url, "/emulator/v1/requests", token, params={k: v for k, v in params.items() if v is not None}
     )
     if as_json:
         print_json(page)
@@ -328,9 +338,10 @@ def tail(
     family: Annotated[str | None, typer.Option(help="v3, v2, cloud or miniprogram")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
     url: Url = None,
+    token: Token = None,
 ) -> None:
     """Follow a running emulator live: every request and every notification delivery attempt."""
-    base, verify = resolve_url(url)
+    base, verify, auth = resolve_url(url, token)
     params = {k: v for k, v in {"mchid": mchid, "family": family}.items() if v is not None}
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False)
@@ -339,7 +350,7 @@ def tail(
     announced = False
     try:
         while True:
-            headers = {"Accept": "text/event-stream"}
+            headers = {**auth, "Accept": "text/event-stream"}
             if last_id is not None:
                 headers["Last-Event-ID"] = last_id
             try:

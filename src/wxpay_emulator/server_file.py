@@ -1,6 +1,7 @@
 """``DATA_DIR/server.json``: how CLI commands find a running ``serve`` when no ``--url`` is given.
 
-``serve`` writes it once listening (url, pid, port, the TLS certificate to trust) and removes it on a
+``serve`` writes it once listening (url, pid, port, the TLS certificate to trust, the control token when
+one is required; mode 0600, like every file of the data dir) and removes it on a
 clean exit. A file whose pid is no longer alive (the server was killed) is stale and ignored.
 """
 
@@ -12,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from wxpay_emulator.filemodes import private_dir, write_private
+
 NAME = "server.json"
 
 
@@ -20,10 +23,11 @@ def path_in(data_dir: Path) -> Path:
 
 
 def write(data_dir: Path, info: dict[str, Any]) -> Path:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Write the file, 0600 from its creation on (it names the control token; filemodes.py)."""
+    private_dir(data_dir)
     target = path_in(data_dir)
     temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    write_private(temporary, json.dumps(info, indent=2).encode("utf-8"))
     temporary.replace(target)
     return target
 

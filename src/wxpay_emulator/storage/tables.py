@@ -226,7 +226,7 @@ cloud_endpoints = Table(
     Column("url", String(256), nullable=False),
 )
 
-# The request journal (migration 0005_journal): every inbound call of every family, newest trimmed to
+# The request journal (migration 0006_journal): every inbound call of every family, newest trimmed to
 # journal_max_entries. AUTOINCREMENT on SQLite: ids never come back after a trim or a reset, so they are
 # stable cursors for pages and for the event stream.
 journal = Table(

@@ -1,7 +1,7 @@
 """The request journal.
 
-Revision ID: 0005_journal
-Revises: 0004
+Revision ID: 0006_journal
+Revises: 0005_i10_serials
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from wxpay_emulator.storage.types import UTCDateTime
 
-revision = "0005_journal"
-down_revision = "0004"
+revision = "0006_journal"
+down_revision = "0005_i10_serials"
 
 
 def upgrade() -> None:
