@@ -26,6 +26,7 @@ from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import docs as dashboard_docs
+from wxpay_emulator.dashboard import journal_pages as dashboard_journal
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.dashboard import views as dashboard_views
 from wxpay_emulator.dashboard import web as dashboard_web
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_routes.router)  # a face, like the pages: POST /emulator/v1/audits
     # The dashboard (/, /dashboard/...), its assets and the API reference (/emulator/docs).
     app.include_router(dashboard_views.router)
+    app.include_router(dashboard_journal.router)  # /dashboard/requests: the request journal
     app.include_router(dashboard_docs.router)
     app.include_router(dashboard_web.assets)
     for route in api_routes(app.routes):  # OpenAPI tags follow the operation each route declares

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,26 @@ def test_api_reference_lists_every_family_offline(tab: Page) -> None:
     for path in paths:
         assert path in text, path
     tab.shot("docs")
+
+
+def test_a_bad_signature_appears_in_the_journal_with_its_expected_message(
+    tab: Page, emu: Emu, merchants: dict[str, dict[str, Any]], v3api: Any
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    merchant = merchants["pubkey"]
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = f"/v3/pay/transactions/out-trade-no/{new_trade_no('BADSIG')}?mchid={merchant['mchid']}"
+    timestamp, nonce = int(time.time()), "BROWSERJOURNALNONCE0000000000001"
+    response = v3api(merchant).request("GET", path, key=other_key, timestamp=timestamp, nonce=nonce)
+    assert response.status_code == 401 and response.json()["code"] == "SIGN_ERROR"
+    tab.goto("/dashboard/requests")
+    row = tab.page.locator("#requests tbody tr", has_text=path.split("?")[0]).first
+    assert "SIGN_ERROR" in row.inner_text() and "signature does not verify" in row.inner_text()
+    tab.shot("requests")
+    row.locator("a").first.click()
+    tab.page.wait_for_selector("#expected-message")
+    assert tab.page.inner_text("#sign-reason") == "signature does not verify"
+    assert tab.page.inner_text("#entry-status") == "401"
+    assert tab.page.text_content("#expected-message") == f"GET\n{path}\n{timestamp}\n{nonce}\n\n"
+    tab.shot("request-entry")

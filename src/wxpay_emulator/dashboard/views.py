@@ -22,7 +22,7 @@ from wxpay_emulator.api.emulator import refunds as control_refunds
 from wxpay_emulator.api.emulator import routes as control
 from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.api.views import views_of
-from wxpay_emulator.dashboard import sdk_config
+from wxpay_emulator.dashboard import journal_pages, sdk_config
 from wxpay_emulator.dashboard.decode import decode
 from wxpay_emulator.dashboard.web import back, base_url, form_of, is_loopback, render
 from wxpay_emulator.domain.errors import DomainError
@@ -70,6 +70,7 @@ async def overview(request: Request) -> Response:
         notifications=[n for n, _ in notes],
         refunds=refunds,
         merchants=merchants,
+        requests=await journal_pages.newest_requests(request),
         now=domain.clock.now(),
         offset=domain.clock.offset_seconds,
     )
@@ -158,6 +159,7 @@ async def order_page(request: Request, order_id: int) -> Response:
         payable=order.state in PAYABLE,
         refundable=order.state in (TradeState.SUCCESS, TradeState.REFUND),
         fields=control.order_view(order, views_of(request)),
+        order_request=await journal_pages.order_request(request, order),
     )
 
 

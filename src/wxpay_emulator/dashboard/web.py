@@ -40,12 +40,13 @@ env.filters["when"] = _when
 env.filters["yuan"] = _yuan
 env.filters["pretty"] = _pretty
 
-# The navigation of base.html: (path, label). The journal's entry is added with the journal.
+# The navigation of base.html: (path, label).
 NAV: list[tuple[str, str]] = [
     ("/", "Overview"),
     ("/dashboard/orders", "Orders"),
     ("/dashboard/notifications", "Notifications"),
     ("/dashboard/refunds", "Refunds"),
+    ("/dashboard/requests", "Requests"),
     ("/dashboard/merchants", "Merchants"),
     ("/dashboard/system", "Clock · faults · reset"),
     ("/emulator/docs", "API docs"),

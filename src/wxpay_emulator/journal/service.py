@@ -161,6 +161,16 @@ class Journal:
             row = journal_repo.get(conn, entry_id)
         return None if row is None else view_of(row)
 
+    def creating_entry(self, mchids: list[str], out_trade_no: str) -> dict[str, Any] | None:
+        """The retained entry of the call that created an order (the oldest successful POST of its
+        merchant that names ``out_trade_no``), or None once trimmed away or never journaled."""
+        if not out_trade_no or not mchids:
+            return None
+        self.flush(1.0)
+        with self.store.transaction() as conn:
+            row = journal_repo.first_mentioning(conn, mchids, out_trade_no)
+        return None if row is None else view_of(row, bodies=False)
+
     # --- the event stream -----------------------------------------------------------------------
 
     def event_cursor(self) -> EventCursor:

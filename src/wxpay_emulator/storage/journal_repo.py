@@ -114,3 +114,24 @@ def attempts_since(
     if family_prefix is not None:  # "cloud" covers the cloud functions' "cloudfn"
         query = query.where(n.c.family.startswith(family_prefix, autoescape=True))
     return [dict(r._mapping) for r in conn.execute(query.order_by(a.c.id).limit(limit))]
+
+
+def first_mentioning(conn: Connection, mchids: Sequence[str], text: str) -> Mapping[str, Any] | None:
+    """The oldest successful (2xx, no WeChat code) POST entry of one of ``mchids`` whose path or request
+    body contains ``text``: for an out_trade_no, the call that created the order."""
+    query = (
+        select(journal)
+        .where(
+            journal.c.mchid.in_(list(mchids)),
+            journal.c.method == "POST",
+            journal.c.status >= 200,
+            journal.c.status < 300,
+            journal.c.code.is_(None),
+            journal.c.path.contains(text, autoescape=True)
+            | journal.c.request_body.contains(text, autoescape=True),
+        )
+        .order_by(journal.c.id)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else dict(row._mapping)
