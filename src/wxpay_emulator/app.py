@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store  # for serving (tls.StoreTrust reads the merchants' certificates), and tests
     app.state.dispatcher = dispatcher
     app.state.journal = journal
+    app.state.events_url = "/emulator/v1/events"  # the dashboard's live updates (dashboard.js)
     app.state.shapes = shapes
     app.state.views = CONTROL_VIEWS
     app.state.faults = Faults.from_routes(

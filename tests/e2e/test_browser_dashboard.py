@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from wechatpayv3 import WeChatPayType
 
-from tests.e2e.conftest import Emu, MakeWxpay, Receiver, new_trade_no, poll
+from tests.e2e.conftest import DEFAULT_MCHID, Emu, MakeWxpay, Receiver, new_trade_no, poll
 
 CHROMIUM = os.environ.get("WXPAY_EMULATOR_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -342,3 +342,35 @@ def test_a_bad_signature_appears_in_the_journal_with_its_expected_message(
     assert tab.page.inner_text("#entry-status") == "401"
     assert tab.page.text_content("#expected-message") == f"GET\n{path}\n{timestamp}\n{nonce}\n\n"
     tab.shot("request-entry")
+
+
+def test_new_requests_and_delivery_attempts_appear_without_a_reload(
+    tab: Page, emu: Emu, make_wxpay: MakeWxpay, receiver: Receiver
+) -> None:
+    tab.goto("/dashboard/requests")
+    tab.page.wait_for_selector("body[data-events-state=open]")
+    marker = tab.page.evaluate("() => { window.sameDocument = true; return window.sameDocument; }")
+    assert marker is True
+    out_trade_no = place(make_wxpay, receiver.url)
+    newest = emu.control("GET", "/requests", params={"limit": 1}).json()["data"][0]
+    assert newest["path"] == "/v3/pay/transactions/native" and out_trade_no in newest["request"]["body"]
+    row = tab.page.wait_for_selector(f"#requests tbody tr[data-id='{newest['id']}']")
+    assert row is not None and "/v3/pay/transactions/native" in row.inner_text()
+    assert tab.page.evaluate("() => window.sameDocument") is True  # no navigation happened
+    tab.shot("requests-live")
+    # a notification page: each delivery attempt appears as it is made
+    assert emu.pay(mchid=DEFAULT_MCHID, out_trade_no=out_trade_no).status_code == 200
+    receiver.wait_for(1)
+    open_order(tab, out_trade_no)
+    tab.page.click("#order-notifications a")
+    tab.page.wait_for_selector("body[data-events-state=open]")
+    tab.page.evaluate("() => { window.sameDocument = true; }")
+    notification_id = tab.page.get_attribute("#attempts", "data-live-attempts")
+    before = tab.page.locator("#attempts details.attempt").count()
+    assert emu.control("POST", f"/notifications/{notification_id}/redeliver").status_code == 200
+    receiver.wait_for(2)
+    tab.page.wait_for_function(
+        f"() => document.querySelectorAll('#attempts details.attempt').length > {before}"
+    )
+    assert tab.page.evaluate("() => window.sameDocument") is True
+    tab.shot("notification-live")

@@ -105,3 +105,11 @@ def test_the_order_page_links_the_request_that_created_it(emu: Harness) -> None:
     assert order is not None
     page = emu.request("GET", f"/dashboard/orders/{order.group(1)}")
     assert f'<a href="/dashboard/requests/{created}">journal entry {created}</a>' in page.text
+
+
+def test_pages_subscribe_to_the_event_stream(emu: Harness) -> None:
+    page = emu.request("GET", "/dashboard/requests")
+    assert 'data-events-url="/emulator/v1/events"' in page.text
+    overview = emu.request("GET", "/")
+    assert 'data-live="requests"' in overview.text  # the overview's newest requests are live too
+    assert emu.request("GET", "/dashboard/notifications/NOPE/attempts").status_code == 404

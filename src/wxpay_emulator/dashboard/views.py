@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +25,7 @@ from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.api.views import views_of
 from wxpay_emulator.dashboard import journal_pages, sdk_config
 from wxpay_emulator.dashboard.decode import decode
-from wxpay_emulator.dashboard.web import back, base_url, form_of, is_loopback, render
+from wxpay_emulator.dashboard.web import back, base_url, env, form_of, is_loopback, render
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import (
     DeliveryAttempt,
@@ -249,6 +250,17 @@ async def notification_page(request: Request, notification_id: str) -> Response:
         envelope=envelope,
         headers_text=_headers_text,
     )
+
+
+@router.get("/dashboard/notifications/{notification_id}/attempts")
+async def notification_attempts(request: Request, notification_id: str) -> Response:
+    """The attempts of a notification page (the live update reloads it on each delivery event)."""
+    try:
+        _, attempts = await call(request, domain_of(request).notifications.detail, notification_id)
+    except DomainError as exc:
+        raise HTTPException(404, exc.message) from exc
+    html = env.get_template("_attempts.html").render(attempts=attempts, headers_text=_headers_text)
+    return HTMLResponse(html)
 
 
 @router.post("/dashboard/notifications/{notification_id}/redeliver")

@@ -54,11 +54,79 @@ const wxpayDashboard = (() => {
     }
   }
 
+  // Whether a journal entry passes a requests table's filters (data-mchid, data-family, data-status).
+  function passes(filters, entry) {
+    if (filters.mchid && entry.mchid !== filters.mchid) return false;
+    if (filters.family && entry.family !== filters.family) return false;
+    const wanted = (filters.status || "").toLowerCase();
+    if (wanted) {
+      const status = String(entry.status);
+      if (/^[1-5]xx$/.test(wanted) ? status[0] !== wanted[0] : status !== wanted) return false;
+    }
+    return true;
+  }
+
+  // A requests table marked data-live="requests" takes each new journal entry as a row, rendered by
+  // the server (/dashboard/requests/ID/row), in id order, newest first.
+  function liveRequests() {
+    const body = document.querySelector('tbody[data-live="requests"]');
+    if (!body) return;
+    on("request", (type, entry) => {
+      if (!entry || typeof entry.id !== "number" || !passes(body.dataset, entry)) return;
+      const selector = `tr[data-id="${entry.id}"]`;
+      if (body.querySelector(selector)) return;
+      fetch(`/dashboard/requests/${entry.id}/row`, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.text() : null))
+        .then((html) => {
+          if (!html || body.querySelector(selector)) return;
+          const holder = document.createElement("tbody");
+          holder.innerHTML = html.trim();
+          const row = holder.querySelector("tr");
+          if (!row) return;
+          for (const empty of body.querySelectorAll("tr.empty-row")) empty.remove();
+          let before = null;
+          for (const other of body.querySelectorAll("tr[data-id]")) {
+            if (Number(other.dataset.id) < entry.id) { before = other; break; }
+          }
+          body.insertBefore(row, before);
+          row.classList.add("fresh");
+        })
+        .catch(() => { /* the next event tries again for its own row */ });
+    });
+  }
+
+  // A notification page's attempts (data-live-attempts="NOTIFICATION_ID") are reloaded from
+  // /dashboard/notifications/ID/attempts on each delivery attempt of that notification.
+  function liveAttempts() {
+    const box = document.querySelector("[data-live-attempts]");
+    if (!box) return;
+    const id = box.dataset.liveAttempts;
+    on("delivery", (type, attempt) => {
+      if (!attempt || attempt.notification_id !== id) return;
+      fetch(`/dashboard/notifications/${encodeURIComponent(id)}/attempts`, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.text() : null))
+        .then((html) => {
+          if (html === null) return;
+          box.innerHTML = html;
+          box.dataset.attempts = String(box.querySelectorAll("details.attempt").length);
+        })
+        .catch(() => { /* the next attempt reloads it */ });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     copyButtons();
     confirmForms();
+    liveRequests();
+    liveAttempts();
     const url = document.body.dataset.eventsUrl;
-    if (url) subscribe(url);
+    const stream = url ? subscribe(url) : null;
+    if (stream) {
+      // data-events-state: "open" once the stream is connected (tests wait for it), else "connecting"
+      document.body.dataset.eventsState = "connecting";
+      stream.addEventListener("open", () => { document.body.dataset.eventsState = "open"; });
+      stream.addEventListener("error", () => { document.body.dataset.eventsState = "connecting"; });
+    }
   });
 
   return { on, subscribe, dispatch };
