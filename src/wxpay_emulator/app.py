@@ -25,6 +25,7 @@ from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
+from wxpay_emulator.dashboard import audit_page as dashboard_audit
 from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import journal_pages as dashboard_journal
 from wxpay_emulator.dashboard import pages
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The dashboard (/, /dashboard/...), its assets and the API reference (/emulator/docs).
     app.include_router(dashboard_views.router)
     app.include_router(dashboard_journal.router)  # /dashboard/requests: the request journal
+    app.include_router(dashboard_audit.router)  # /dashboard/audit: the notify-handler audit
     app.include_router(dashboard_docs.router)
     app.include_router(dashboard_web.assets)
     for route in api_routes(app.routes):  # OpenAPI tags follow the operation each route declares

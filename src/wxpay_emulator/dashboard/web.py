@@ -47,6 +47,7 @@ NAV: list[tuple[str, str]] = [
     ("/dashboard/notifications", "Notifications"),
     ("/dashboard/refunds", "Refunds"),
     ("/dashboard/requests", "Requests"),
+    ("/dashboard/audit", "Audit"),
     ("/dashboard/merchants", "Merchants"),
     ("/dashboard/system", "Clock · faults · reset"),
     ("/emulator/docs", "API docs"),
