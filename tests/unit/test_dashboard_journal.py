@@ -108,8 +108,11 @@ def test_the_order_page_links_the_request_that_created_it(emu: Harness) -> None:
 
 
 def test_pages_subscribe_to_the_event_stream(emu: Harness) -> None:
+    newest = bad_signature(emu)[0]
     page = emu.request("GET", "/dashboard/requests")
     assert 'data-events-url="/emulator/v1/events"' in page.text
+    # the stream starts at the cursor the listing ends at (dashboard.js adds it as ?after=)
+    assert re.search(rf'data-live="requests" data-after="{newest}:\d+"', page.text)
     overview = emu.request("GET", "/")
     assert 'data-live="requests"' in overview.text  # the overview's newest requests are live too
     assert emu.request("GET", "/dashboard/notifications/NOPE/attempts").status_code == 404

@@ -30,9 +30,12 @@ async def requests_page(
     problem = None
     entries: list[dict[str, Any]] = []
     more: str | None = None
+    journal = journal_of(request)
+    # The stream starts where this page's listing ends: nothing written in between is missed.
+    after = str(await run_in_threadpool(journal.event_cursor))
     try:
         page = await run_in_threadpool(
-            journal_of(request).page,
+            journal.page,
             mchid=filters["mchid"] or None,
             family=filters["family"] or None,
             status=filters["status"] or None,
@@ -53,6 +56,7 @@ async def requests_page(
         families=FAMILIES,
         problem=problem,
         first_page=not cursor,
+        after=after,
         next_url=f"/dashboard/requests?{urlencode({**given, 'cursor': more})}" if more else None,
         newest_url=f"/dashboard/requests?{urlencode(given)}" if cursor else None,
     )
@@ -83,10 +87,12 @@ def _headers_text(headers: dict[str, str]) -> str:
     return "\n".join(f"{k}: {v}" for k, v in headers.items())
 
 
-async def newest_requests(request: Request) -> list[dict[str, Any]]:
-    """The overview's newest journal entries (without bodies)."""
-    page = await run_in_threadpool(journal_of(request).page, limit=OVERVIEW, bodies=False)
-    return page.data
+async def newest_requests(request: Request) -> tuple[list[dict[str, Any]], str]:
+    """The overview's newest journal entries (without bodies), and the event cursor they end at."""
+    journal = journal_of(request)
+    after = str(await run_in_threadpool(journal.event_cursor))
+    page = await run_in_threadpool(journal.page, limit=OVERVIEW, bodies=False)
+    return page.data, after
 
 
 async def order_request(request: Request, order: Order) -> dict[str, Any] | None:

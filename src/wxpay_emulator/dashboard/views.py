@@ -71,7 +71,7 @@ async def overview(request: Request) -> Response:
         notifications=[n for n, _ in notes],
         refunds=refunds,
         merchants=merchants,
-        requests=await journal_pages.newest_requests(request),
+        requests_and_cursor=await journal_pages.newest_requests(request),
         now=domain.clock.now(),
         offset=domain.clock.offset_seconds,
     )

@@ -119,7 +119,11 @@ const wxpayDashboard = (() => {
     confirmForms();
     liveRequests();
     liveAttempts();
-    const url = document.body.dataset.eventsUrl;
+    // A live table names the event cursor its rows end at: the stream starts there, so nothing written
+    // between the page's rendering and the stream's opening is missed.
+    const live = document.querySelector("[data-live][data-after]");
+    let url = document.body.dataset.eventsUrl;
+    if (url && live) url += (url.includes("?") ? "&" : "?") + "after=" + encodeURIComponent(live.dataset.after);
     const stream = url ? subscribe(url) : null;
     if (stream) {
       // data-events-state: "open" once the stream is connected (tests wait for it), else "connecting"
