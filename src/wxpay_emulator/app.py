@@ -24,6 +24,7 @@ from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.miniprogram import routes as miniprogram_routes
 from wxpay_emulator.api.miniprogram.shape import SHAPE as MINIPROGRAM_SHAPE
 from wxpay_emulator.api.shapes import register, shape_of
+from wxpay_emulator.api.shared_state import SharedStateSnapshot
 from wxpay_emulator.api.v2 import refund as v2_refund_routes
 from wxpay_emulator.api.v2 import routes as v2_routes
 from wxpay_emulator.api.v2.errors import V2Error
@@ -47,6 +48,7 @@ from wxpay_emulator.notify.payloads_cloud import cloud_refund_renderers, cloud_r
 from wxpay_emulator.notify.payloads_refund import v3_refund_renderer
 from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer, v2_refund_renderer
 from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.startup import startup_lock
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -61,7 +63,8 @@ for _shape in (V3_SHAPE, V2_SHAPE, MINIPROGRAM_SHAPE, *CLOUD_SHAPES):
 def open_store(settings: Settings) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.resolved_database_url())
-    migrate(store.engine)
+    with startup_lock(store.engine):  # processes starting together migrate one at a time
+        migrate(store.engine)
     return store
 
 
@@ -86,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_store(settings)
     domain = build_domain(store, settings)
-    ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
+    with startup_lock(store.engine):
+        ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider (domain/cloud_pay.py)
     dispatcher = Dispatcher(domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds)
     domain.notifications.on_enqueued = dispatcher.waker()
 
@@ -109,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.domain = domain
     app.state.dispatcher = dispatcher
-    app.state.faults = Faults()
+    app.state.faults = Faults(store)  # in the store: every process sees them
     app.include_router(emulator_routes.router)
     app.include_router(emulator_people.router)
     app.include_router(miniprogram_routes.router)
@@ -157,6 +161,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    app.add_middleware(SharedStateSnapshot, store=store)
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(ContainUnexpected)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The application of one worker of ``serve --workers N``: its settings from WXPAY_EMULATOR_*."""
+    return create_app(Settings())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,15 +40,17 @@ def _settings(**given: Any) -> Settings:
 def _ensure_default_merchant(settings: Settings) -> list[Merchant]:
     from wxpay_emulator.app import DEFAULT_APPID, DEFAULT_MCHID, build_domain, open_store
     from wxpay_emulator.material import write_material
+    from wxpay_emulator.storage.startup import startup_lock
 
     store = open_store(settings)
     try:
         domain = build_domain(store, settings)
-        merchants = domain.merchants.list()
-        if not merchants:
-            merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
-        for m in merchants:
-            write_material(settings.data_dir, m)
+        with startup_lock(store.engine):  # processes starting together create it once
+            merchants = domain.merchants.list()
+            if not merchants:
+                merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
+            for m in merchants:
+                write_material(settings.data_dir, m)
         return merchants
     finally:
         store.dispose()
@@ -70,6 +73,16 @@ def serve(
             help="HTTPS; /secapi/ then requires the merchant's API certificate",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            envvar="WXPAY_EMULATOR_WORKERS",
+            help="processes serving one emulator (docs/scale-out.md)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
     import uvicorn
@@ -102,6 +115,22 @@ def serve(
         options = uvicorn_options(settings.data_dir, merchants)
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
+    if workers > 1:
+        # Each worker builds its own app (and dispatcher) from the environment: one emulator over one
+        # store, every delivery claimed by exactly one of them (docs/scale-out.md).
+        for name, value in settings.model_dump(exclude_none=True).items():
+            os.environ[f"WXPAY_EMULATOR_{name.upper()}"] = str(value)
+        console.print(f"{workers} worker processes")
+        uvicorn.run(
+            "wxpay_emulator.app:create_app_from_env",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            **options,
+        )
+        return
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **options)
 

@@ -9,7 +9,7 @@ family (a renderer the api layer registers), so every retry carries the same byt
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +30,7 @@ from wxpay_emulator.domain.models import (
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
 from wxpay_emulator.storage.db import Store, after_commit
+from wxpay_emulator.storage.outbox_repo import OutboxRepo
 from wxpay_emulator.storage.repositories import NotificationRepo
 
 
@@ -156,44 +157,79 @@ class NotificationService:
         return row
 
     def due(self, limit: int) -> list[Notification]:
-        """Rows whose delivery time has come. The dispatcher delivers a whole batch before it asks
-        again, so a row is never in flight twice; if the process dies mid-delivery the row is still
-        due and goes out again after the restart (at least once, same id)."""
+        """Rows whose delivery time has come (whoever holds them): for inspection and tests. The
+        dispatcher claims rows instead (:meth:`claim`)."""
         with self.store.transaction() as conn:
             return NotificationRepo(conn).due(self.clock.now(), limit)
 
+    def claim(
+        self, owner: str, limit: int, lease_seconds: float, skip: Sequence[str] = ()
+    ) -> list[Notification]:
+        """Claim up to ``limit`` due rows for ``owner`` for ``lease_seconds`` (real time): no other
+        process takes them until the claim is given back or runs out (storage/outbox_repo.py). Rows to
+        the endpoints in ``skip`` (URL prefixes this process has enough of in hand) are left."""
+        real_now = Clock.real_now()
+        until = real_now + dt.timedelta(seconds=lease_seconds)
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            return OutboxRepo(conn).claim(owner, now, real_now, until, limit, skip)
+
+    def release(self, ids: Sequence[str], owner: str) -> None:
+        """Give claims back unattempted (a process stopping, or more in hand than it will start)."""
+        with self.store.transaction() as conn:
+            OutboxRepo(conn).release(ids, owner, None)
+
+    def next_due_in(self, skip: Sequence[str] = ()) -> float | None:
+        """Seconds until the next row not held by a live claim (nor to an endpoint in ``skip``)
+        falls due (<= 0: due now)."""
+        with self.store.read() as conn:
+            moment = OutboxRepo(conn).next_due(Clock.real_now(), skip)
+        return None if moment is None else (moment - self.clock.now()).total_seconds()
+
     def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
+        self.record_attempts([(attempt, acknowledged)], None)
+
+    def record_attempts(self, results: Sequence[tuple[DeliveryAttempt, bool]], owner: str | None) -> None:
+        """Record finished attempts in one transaction, and give back ``owner``'s claims on them."""
+        if not results:
+            return
         now = self.clock.now()
         with self.store.transaction() as conn:
             repo = NotificationRepo(conn)
-            current = repo.get(attempt.notification_id)
-            if current is None:  # reset while in flight
-                return
-            repo.add_attempt(attempt)
-            attempts = current.attempts + 1
-            if acknowledged:
-                repo.update(
-                    current.id,
-                    attempts=attempts,
-                    status=NotificationStatus.DELIVERED,
-                    delivered_at=now,
-                    next_attempt_at=None,
-                )
-                return
-            delay = next_delay(attempts, self.time_scale)
-            if delay is None:
-                repo.update(
-                    current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None
-                )
-            else:
-                repo.update(current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay))
+            for attempt, acknowledged in results:
+                self._record(repo, attempt, acknowledged, now)
+            ids = [attempt.notification_id for attempt, _ in results]
+            OutboxRepo(conn).release(ids, owner, None)
+
+    def _record(
+        self, repo: NotificationRepo, attempt: DeliveryAttempt, acknowledged: bool, now: dt.datetime
+    ) -> None:
+        current = repo.get(attempt.notification_id)
+        if current is None:  # reset while in flight
+            return
+        repo.add_attempt(attempt)
+        attempts = current.attempts + 1
+        if acknowledged:
+            repo.update(
+                current.id,
+                attempts=attempts,
+                status=NotificationStatus.DELIVERED,
+                delivered_at=now,
+                next_attempt_at=None,
+            )
+            return
+        delay = next_delay(attempts, self.time_scale)
+        if delay is None:
+            repo.update(current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None)
+        else:
+            repo.update(current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay))
 
     def list(
-        self, mchid: str | None = None, limit: int = 200
+        self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None
     ) -> list[tuple[Notification, list[DeliveryAttempt]]]:
         with self.store.transaction() as conn:
             repo = NotificationRepo(conn)
-            rows = repo.recent(mchid, limit)
+            rows = repo.recent(mchid, limit, before)
             attempts = repo.attempts([n.id for n in rows])
         return [(n, attempts[n.id]) for n in rows]
 
@@ -210,7 +246,13 @@ class NotificationService:
             repo = NotificationRepo(conn)
             if repo.get(notification_id) is None:
                 raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
-            repo.update(notification_id, status=NotificationStatus.PENDING, next_attempt_at=self.clock.now())
+            repo.update(
+                notification_id,
+                status=NotificationStatus.PENDING,
+                next_attempt_at=self.clock.now(),
+                claimed_by=None,
+                lease_until=None,
+            )
             found = repo.get(notification_id)
         assert found is not None
         if self.on_enqueued is not None:

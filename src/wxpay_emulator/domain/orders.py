@@ -231,11 +231,11 @@ class OrderService:
             state = check_transition(order.state, TradeState.CLOSED)
             return repo.update(order.id, state=state.value, state_desc=DESCRIPTIONS[state], updated_at=now)
 
-    def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+    def list(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Order]:
         if self.before_read is not None:
             self.before_read()
         with self.store.transaction() as conn:
-            return OrderRepo(conn).recent(mchid, limit)
+            return OrderRepo(conn).recent(mchid, limit, before)
 
     def pay(
         self,

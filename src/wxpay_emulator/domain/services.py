@@ -22,11 +22,11 @@ from wxpay_emulator.domain.notifications import (
 )
 from wxpay_emulator.domain.orders import OrderService
 from wxpay_emulator.domain.refunds import RefundService
+from wxpay_emulator.domain.shared_clock import SharedClock
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.storage.db import Store
 from wxpay_emulator.storage.repositories import StateRepo, reset_business_data
-
-CLOCK_OFFSET_KEY = "clock_offset_seconds"
+from wxpay_emulator.storage.shared_state import CLOCK_OFFSET_KEY
 
 
 class Domain:
@@ -44,7 +44,8 @@ class Domain:
         refund_delay_seconds: float = 5.0,
     ) -> None:
         self.store = store
-        self.clock = clock or Clock()
+        # Shared by every process on the store (domain/shared_clock.py) unless a test gives its own.
+        self.clock = clock or SharedClock(store)
         self.ids = ids or Ids()
         self.merchants = MerchantService(store, self.clock, self.ids)
         self.cloud = CloudEndpointService(store)

@@ -4,6 +4,10 @@ Some codes of seeds 002/004 (SYSTEM_ERROR, BANK_ERROR, FREQUENCY_LIMITED, ACCOUN
 WeChat's side and no merchant input produces them; merchants still have to handle them. ``POST
 /emulator/v1/faults`` arms them; a fault is taken after authentication, so its answer is signed like
 any other APIv3 error.
+
+With a store, armed faults live in its ``faults`` table, so every process of one emulator (``serve
+--workers N``, several hosts on one database) sees an arm or a clear at once and each armed call is
+taken by exactly one request. Without one (unit tests), they live in this object.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from wxpay_emulator.api.v3.errors import V3Error
+from wxpay_emulator.storage import shared_state
+from wxpay_emulator.storage.db import Store
+from wxpay_emulator.storage.fault_repo import FaultRepo
 
 # Every code of seed 002's table and seed 004's (which spells some without the underscore), with the
 # HTTP status the seed gives it.
@@ -78,7 +85,8 @@ class Fault:
 
 
 class Faults:
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store
         self._queues: dict[str, deque[Fault]] = {}
         self._lock = threading.Lock()
 
@@ -92,19 +100,46 @@ class Faults:
         elif code not in FAULT_STATUS:
             raise ValueError(f"unknown code {code!r}; one of {sorted(FAULT_STATUS)}")
         fault = Fault(code, message or f"{code} (injected by wxpay-emulator)")
+        if self._store is not None:
+            with self._store.transaction() as conn:
+                FaultRepo(conn).add(operation, fault.code, fault.message, count)
+            return
         with self._lock:
             self._queues.setdefault(operation, deque()).extend([fault] * count)
 
     def pending(self) -> dict[str, list[str]]:
+        if self._store is not None:
+            with self._store.read() as conn:
+                rows = FaultRepo(conn).pending()
+            out: dict[str, list[str]] = {}
+            for operation, code in rows:
+                out.setdefault(operation, []).append(code)
+            return out
         with self._lock:
             return {op: [f.code for f in q] for op, q in self._queues.items() if q}
 
     def clear(self) -> None:
+        if self._store is not None:
+            with self._store.transaction() as conn:
+                FaultRepo(conn).clear()
+            return
         with self._lock:
             self._queues.clear()
 
     def pop(self, operation: str) -> Fault | None:
         """The next armed fault of ``operation``, taken off its queue."""
+        if self._store is not None:
+            # Nearly every call finds nothing armed: the request's snapshot (api/shared_state.py) says
+            # so without a query; outside a request, a read that takes no write lock.
+            snapshot = shared_state.current()
+            if snapshot is not None and not snapshot.faults_armed:
+                return None
+            with self._store.read() as conn:
+                if not FaultRepo(conn).armed(operation):
+                    return None
+            with self._store.transaction() as conn:
+                taken = FaultRepo(conn).take(operation)
+            return None if taken is None else Fault(*taken)
         with self._lock:
             queue = self._queues.get(operation)
             return queue.popleft() if queue else None
