@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,36 @@ import pytest
 from wechatpayv3 import WeChatPayType
 
 from tests.e2e.conftest import DEFAULT_MCHID, Receiver, build_wxpay, fresh_postgres_database
+from wxpay_emulator import testing
 from wxpay_emulator.testing import EmulatorProcess
 
 ORDERS = 300
+
+
+@contextmanager
+def started_together(*processes: EmulatorProcess) -> Iterator[None]:
+    """Start every process at the same moment (a fresh store: they race to migrate and seed it)."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(processes))
+
+    def start(process: EmulatorProcess) -> None:
+        barrier.wait(10)
+        try:
+            process.start()
+        except BaseException as exc:  # reported below, with the other processes stopped too
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in processes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    try:
+        assert not errors, errors
+        yield
+    finally:
+        for p in processes:
+            p.stop()
 
 
 @pytest.fixture
@@ -28,28 +56,43 @@ def pair(tmp_path: Path) -> Iterator[tuple[EmulatorProcess, EmulatorProcess]]:
     """Two processes (two "hosts": their own data dirs) on one new database, started together."""
     with fresh_postgres_database("wxpay_scale") as name:
         url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        processes = [EmulatorProcess(tmp_path / f"host{i}", database_url=url) for i in (1, 2)]
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(len(processes))
+        a, b = (EmulatorProcess(tmp_path / f"host{i}", database_url=url) for i in (1, 2))
+        with started_together(a, b):
+            yield a, b
 
-        def start(process: EmulatorProcess) -> None:
-            barrier.wait(10)
-            try:
-                process.start()
-            except BaseException as exc:  # reported below, with the other process stopped too
-                errors.append(exc)
 
-        threads = [threading.Thread(target=start, args=(p,)) for p in processes]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(90)
-        try:
-            assert not errors, errors
-            yield processes[0], processes[1]
-        finally:
-            for p in processes:
-                p.stop()
+def test_workers_and_processes_on_one_sqlite_file(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --workers 2`` and another ``serve`` on one fresh SQLite data dir, started together:
+    seeded once, and each notification delivered once."""
+    # Four interpreters import the app at once: on a loaded 2-core machine that alone can take 40 s.
+    monkeypatch.setattr(testing, "STARTUP_TIMEOUT", 150.0)
+    a = EmulatorProcess(tmp_path, env={"WXPAY_EMULATOR_WORKERS": "2"})
+    b = EmulatorProcess(tmp_path)
+    with started_together(a, b), httpx.Client(trust_env=False, timeout=30) as http:
+        listed = http.get(b.url + "/emulator/v1/merchants").json()["data"]
+        assert sorted(m["mchid"] for m in listed) == sorted([DEFAULT_MCHID, "1800780001"])
+        merchant = a.merchant(DEFAULT_MCHID)
+        for i in range(30):
+            process = (a, b)[i % 2]
+            client = build_wxpay(process.url, merchant, receiver.url)
+            code, text = client.pay(
+                description="多进程",
+                out_trade_no=f"SQLITE{i:04d}",
+                amount={"total": 1},
+                pay_type=WeChatPayType.APP,
+            )
+            assert code == 200, text
+            paid = http.post(
+                (b, a)[i % 2].url + "/emulator/v1/payments",
+                json={"mchid": DEFAULT_MCHID, "out_trade_no": f"SQLITE{i:04d}", "result": "SUCCESS"},
+            )
+            assert paid.status_code == 200, paid.text
+        receiver.wait_for(30, timeout=30)
+        time.sleep(1.0)  # a duplicate would be sent by now
+        ids = Counter(json.loads(r.body)["id"] for r in receiver.requests)
+        assert len(ids) == 30 and set(ids.values()) == {1}, ids.most_common(3)
 
 
 def test_two_processes_on_one_database_are_one_emulator(

@@ -127,3 +127,22 @@ def test_pages_are_stable_while_rows_are_added(domain: Domain, merchant: Merchan
     assert [o.out_trade_no for o in orders + older] == [f"LATER{i:05d}" for i in (2, 1, 0)] + [
         f"PAGE{i:05d}" for i in (4, 3, 2, 1, 0)
     ]
+
+
+def test_a_process_that_never_loaded_the_merchant_pays_its_order(
+    domain: Domain, second: Domain, merchant: Merchant
+) -> None:
+    """The payment notice reads the merchant inside the paying transaction: a second transaction
+    there would wait forever on SQLite's one writer (the process had not cached that merchant)."""
+    draft = replace(BASE, mchid=merchant.mchid, appid=merchant.appid, out_trade_no="OTHERPROC1")
+    order = domain.orders.place(draft)
+    done: list[str] = []
+
+    def pay() -> None:
+        done.append(second.orders.pay(result=PaymentResult.SUCCESS, prepay_id=order.prepay_id).state.value)
+
+    worker = threading.Thread(target=pay, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert done == ["SUCCESS"]
+    assert len(domain.notifications.list(merchant.mchid)) == 1

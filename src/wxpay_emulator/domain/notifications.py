@@ -31,7 +31,7 @@ from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
 from wxpay_emulator.storage.db import Store, after_commit
 from wxpay_emulator.storage.outbox_repo import OutboxRepo
-from wxpay_emulator.storage.repositories import NotificationRepo
+from wxpay_emulator.storage.repositories import MerchantRepo, NotificationRepo
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class NotificationService:
 
     def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
-        merchant = self.merchants.get(order.notify_mchid)
+        merchant = self._merchant(conn, order.notify_mchid)
         now = self.clock.now()
         notification_id = self.ids.notification_id()
         rendered = self.renderers[order.family](merchant, order, notification_id, now)
@@ -103,7 +103,7 @@ class NotificationService:
         """The one notification of a paid combine order, to its notify_url, from the initiator's keys."""
         if self.combine_renderer is None:
             raise RuntimeError("no combine renderer registered")
-        merchant = self.merchants.get(combine.combine_mchid)
+        merchant = self._merchant(conn, combine.combine_mchid)
         notification_id = self.ids.notification_id()
         rendered = self.combine_renderer(merchant, combine, notification_id, self.clock.now())
         return self._enqueue(
@@ -120,11 +120,20 @@ class NotificationService:
         renderer = self.refund_renderers.get(family)
         if renderer is None or not refund.notify_url:
             return None
-        merchant = self.merchants.get(order.notify_mchid)
+        merchant = self._merchant(conn, order.notify_mchid)
         notification_id = self.ids.notification_id()
         rendered = renderer(merchant, order, refund, notification_id, self.clock.now())
         url, kind = refund.notify_url, family + "refund"
         return self._enqueue(conn, notification_id, merchant.mchid, order.id, kind, url, rendered)
+
+    def _merchant(self, conn: Connection, mchid: str) -> Merchant:
+        """The merchant, read in the caller's transaction when this process has not loaded it yet: a
+        second transaction here would wait on the first (SQLite's one writer; this process's lock).
+        A process that did not serve the order (``serve --workers N``) meets that case first."""
+        found = self.merchants.cached(mchid) or MerchantRepo(conn).get(mchid)
+        if found is None:
+            raise DomainError(ErrorCode.MCH_NOT_EXISTS, "商户号不存在", field="mchid", value=mchid)
+        return found
 
     def _enqueue(
         self,
