@@ -215,9 +215,8 @@ def latency_phase(workdir: Path, name: str, rate: float, seconds: float, hanging
         rows: list[Notification] = NotificationRepo(conn).recent(None, total + 10)
     store.dispose()
     latencies = [(arrivals[n.id] - n.created_at.timestamp()) * 1000 for n in rows if n.id in arrivals]
-    print(
-        f"  {name:>12}: paid at {achieved:5.0f}/s, delivered {len(latencies)}/{good}: {percentiles(latencies)}"
-    )
+    got = f"delivered {len(latencies)}/{good}"
+    print(f"  {name:>12}: paid at {achieved:5.0f}/s, {got}: {percentiles(latencies)}")
     return latencies
 
 
