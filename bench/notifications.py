@@ -35,6 +35,7 @@ from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Notification, OrderDraft, PaymentResult
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.notify.dispatcher import Dispatcher
+from wxpay_emulator.storage.db import Store
 from wxpay_emulator.storage.repositories import NotificationRepo
 from wxpay_emulator.testing import free_port, run_emulator
 
@@ -85,12 +86,12 @@ class ReceiverProcess:
         self.proc.wait(10)
 
 
-def seed_due(domain: Domain, mchid: str, appid: str, url: str, count: int) -> str:
+def seed_due(store: Store, domain: Domain, mchid: str, appid: str, url: str, count: int) -> str:
     """``count`` due notifications: one real one, copied under fresh ids. Returns the body."""
     order = domain.orders.place(draft(mchid, appid, "BENCHSEED01", url))
     domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=order.prepay_id)
     [(first, _)] = domain.notifications.list(mchid)
-    with domain.store.transaction() as conn:
+    with store.transaction() as conn:
         repo = NotificationRepo(conn)
         for _ in range(count - 1):
             repo.add(replace(first, id=domain.ids.notification_id()))
@@ -137,7 +138,7 @@ def throughput(workdir: Path, due: int) -> None:
         domain = build_domain(store, settings)
         m = domain.merchants.create(None, None, KeyMode.PUBKEY)
         url = receiver.url + "/notify"
-        body = seed_due(domain, m.mchid, m.appid, url, due)
+        body = seed_due(store, domain, m.mchid, m.appid, url, due)
         base = asyncio.run(baseline_posts(url, body, due))
         got = asyncio.run(dispatch_all(domain, receiver, due + due))  # the baseline's posts count too
         pending = len(domain.notifications.due(10))

@@ -48,7 +48,9 @@ from wxpay_emulator.notify.payloads_cloud import cloud_refund_renderers, cloud_r
 from wxpay_emulator.notify.payloads_refund import v3_refund_renderer
 from wxpay_emulator.notify.payloads_v2 import v2_payment_renderer, v2_refund_renderer
 from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.shared_clock import SharedClock
 from wxpay_emulator.storage.startup import startup_lock
+from wxpay_emulator.storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -71,9 +73,11 @@ def open_store(settings: Settings) -> Store:
 def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Domain:
     ids = ids or Ids()
     return Domain(
-        store,
+        SqlUnitOfWorkFactory(store),
         {"v3": v3_payment_renderer(ids), "v2": v2_payment_renderer(ids), **cloud_renderers(ids)},
         v3_combine_renderer(ids),
+        # Its offset read from the store: every process sees an advance at once (scale-out).
+        clock=SharedClock(store),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
         refund_renderers={

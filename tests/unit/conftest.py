@@ -11,6 +11,7 @@ from wxpay_emulator.app import build_domain, open_store
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.storage.db import Store
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -52,13 +53,18 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def domain(settings: Settings) -> Iterator[Domain]:
-    store = open_store(settings)
+def store(settings: Settings) -> Iterator[Store]:
+    opened = open_store(settings)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def domain(store: Store, settings: Settings) -> Iterator[Domain]:
     d = build_domain(store, settings)
     d.reset()
     yield d
     d.reset()
-    store.dispose()
 
 
 _MERCHANT_CACHE: dict[str, Merchant] = {}

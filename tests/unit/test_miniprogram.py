@@ -13,6 +13,7 @@ from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.miniprogram import MiniProgramError, openid_for, unionid_for
 from wxpay_emulator.domain.models import Merchant, Order, OrderDraft, PaymentResult
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.storage.db import Store
 
 OPENID_SHAPE = re.compile(r"^o[0-9A-Za-z_-]{27}$")
 
@@ -47,7 +48,7 @@ def token_for(domain: Domain, appid: str) -> str:
 
 
 def test_bound_apps_get_stable_hex_secrets_and_the_merchants_open_account(
-    domain: Domain, merchant: Merchant, settings: Settings
+    domain: Domain, merchant: Merchant, settings: Settings, store: Store
 ) -> None:
     apps = domain.miniprogram.apps_of(merchant)
     assert [a.appid for a in apps] == [merchant.appid, *merchant.appids]
@@ -57,7 +58,7 @@ def test_bound_apps_get_stable_hex_secrets_and_the_merchants_open_account(
     assert {a.appid for a in domain.miniprogram.apps()} >= {merchant.appid, *merchant.appids}
     assert domain.miniprogram.app("wxnotboundanywhere") is None
     # A second process on the same store (a restart) sees the same secret.
-    again = build_domain(domain.store, settings)
+    again = build_domain(store, settings)
     assert again.miniprogram.app(merchant.appid) == own
 
 

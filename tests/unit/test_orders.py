@@ -20,6 +20,7 @@ from wxpay_emulator.domain.models import (
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.domain.states import TradeState
 from wxpay_emulator.notify.schedule import next_delay
+from wxpay_emulator.storage.db import Store
 
 
 def draft(m: Merchant, out_trade_no: str = "ORDER0001", **changes: object) -> OrderDraft:
@@ -199,12 +200,12 @@ def test_find_by_transaction_id_is_scoped_to_the_merchant(domain: Domain, mercha
         domain.orders.find("1999999999", transaction_id=paid.transaction_id)
 
 
-def test_clock_offset_survives_a_new_domain(domain: Domain) -> None:
+def test_clock_offset_survives_a_new_domain(domain: Domain, store: Store) -> None:
     domain.advance_clock(600)
     from wxpay_emulator.app import build_domain
     from wxpay_emulator.config import Settings
 
-    again = build_domain(domain.store, Settings())
+    again = build_domain(store, Settings())
     assert again.clock.offset_seconds == pytest.approx(600)
     with pytest.raises(DomainError):
         domain.advance_clock(-1)

@@ -45,11 +45,16 @@ def paid(domain: Domain, merchant: Merchant, count: int, prefix: str) -> list[st
 
 
 @pytest.fixture
-def second(settings: Settings) -> Iterator[Domain]:
+def second_store(settings: Settings) -> Iterator[Store]:
     """Another process's view of the same store: its own engine (and, on SQLite, its own lock)."""
     store = Store(settings.resolved_database_url())
-    yield build_domain(store, settings)
+    yield store
     store.dispose()
+
+
+@pytest.fixture
+def second(second_store: Store, settings: Settings) -> Domain:
+    return build_domain(second_store, settings)
 
 
 def test_two_claimers_never_claim_the_same_row(domain: Domain, second: Domain, merchant: Merchant) -> None:
@@ -101,10 +106,12 @@ def test_recording_gives_the_claim_back(domain: Domain, merchant: Merchant) -> N
     assert domain.notifications.claim("b", 10, lease_seconds=60) == []
 
 
-def test_the_clock_and_faults_are_shared_through_the_store(domain: Domain, second: Domain) -> None:
+def test_the_clock_and_faults_are_shared_through_the_store(
+    domain: Domain, second: Domain, store: Store, second_store: Store
+) -> None:
     domain.advance_clock(120)
     assert second.clock.offset_seconds == pytest.approx(120)
-    a, b = Faults(domain.store), Faults(second.store)
+    a, b = Faults(store), Faults(second_store)
     a.arm("pay.query", "SYSTEM_ERROR", 2)
     assert b.pending() == {"pay.query": ["SYSTEM_ERROR", "SYSTEM_ERROR"]}
     assert b.pop("pay.query") is not None and a.pop("pay.query") is not None

@@ -23,7 +23,7 @@ from wxpay_emulator.domain.models import (
 )
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.notify.dispatcher import Dispatcher
-from wxpay_emulator.storage.db import after_commit
+from wxpay_emulator.storage.db import Store, after_commit
 from wxpay_emulator.wire.v3 import DirectPrepayRequest
 
 
@@ -107,13 +107,13 @@ def test_combine_sub_orders_are_invisible_to_the_direct_api(domain: Domain, merc
     assert states == ["NOTPAY", "NOTPAY"]
 
 
-def test_after_commit_runs_only_after_a_commit(domain: Domain) -> None:
+def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
     seen: list[str] = []
-    with domain.store.transaction() as conn:
+    with store.transaction() as conn:
         after_commit(conn, lambda: seen.append("committed"))
         assert seen == []
     assert seen == ["committed"]
-    with pytest.raises(RuntimeError), domain.store.transaction() as conn:
+    with pytest.raises(RuntimeError), store.transaction() as conn:
         after_commit(conn, lambda: seen.append("rolled back"))
         raise RuntimeError
     assert seen == ["committed"]

@@ -27,6 +27,6 @@ def domain_of(request: Request) -> Domain:
 
 
 async def call(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    if domain_of(request).store.inline_calls:
+    if domain_of(request).uow.inline_calls:
         return fn(*args, **kwargs)
     return await run_in_threadpool(fn, *args, **kwargs)

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.domain.errors import DomainError
-from wxpay_emulator.domain.models import PaymentResult
+from wxpay_emulator.domain.models import CombineOrder, PaymentResult
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.domain.states import PAYABLE, TradeState
 
@@ -41,37 +41,29 @@ class CheckoutView:
 
 
 def _view(domain: Domain, prepay_id: str) -> CheckoutView:
-    combine = domain.combines.by_prepay_id(prepay_id)
-    if combine is not None:
-        first = combine.sub_orders[0]
+    found = domain.payable_by_prepay_id(prepay_id)
+    if isinstance(found, CombineOrder):
+        first = found.sub_orders[0]
         return CheckoutView(
-            mchid=combine.combine_mchid,
-            out_trade_no=combine.combine_out_trade_no,
-            prepay_id=combine.prepay_id,
-            description=" + ".join(o.description for o in combine.sub_orders),
-            total=sum(o.total for o in combine.sub_orders),
+            mchid=found.combine_mchid,
+            out_trade_no=found.combine_out_trade_no,
+            prepay_id=found.prepay_id,
+            description=" + ".join(o.description for o in found.sub_orders),
+            total=sum(o.total for o in found.sub_orders),
             state=first.state,
             state_desc=first.state_desc or "",
             transaction_id=None,
         )
-    order = domain.orders.by_prepay_id(prepay_id)
     return CheckoutView(
-        mchid=order.mchid,
-        out_trade_no=order.out_trade_no,
+        mchid=found.mchid,
+        out_trade_no=found.out_trade_no,
         prepay_id=prepay_id,
-        description=order.description,
-        total=order.total,
-        state=order.state,
-        state_desc=order.state_desc or "",
-        transaction_id=order.transaction_id,
+        description=found.description,
+        total=found.total,
+        state=found.state,
+        state_desc=found.state_desc or "",
+        transaction_id=found.transaction_id,
     )
-
-
-def _pay(domain: Domain, result: PaymentResult, prepay_id: str) -> None:
-    if domain.combines.by_prepay_id(prepay_id) is not None:
-        domain.combines.pay(result=result, prepay_id=prepay_id)
-    else:
-        domain.orders.pay(result=result, prepay_id=prepay_id)
 
 
 def _page(view: CheckoutView | None, error: str | None, status: int = 200) -> Response:
@@ -98,7 +90,7 @@ async def checkout_submit(request: Request) -> Response:
     domain = domain_of(request)
     error: str | None = None
     try:
-        await call(request, _pay, domain, PaymentResult(result), prepay_id)
+        await call(request, domain.pay_by_prepay_id, PaymentResult(result), prepay_id)
     except DomainError as exc:
         error = exc.message
     except ValueError:

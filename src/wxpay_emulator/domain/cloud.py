@@ -9,28 +9,12 @@ at every attempt, so a callback paid before its service was registered is retrie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select
-
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.storage.db import Store, insert_or
-from wxpay_emulator.storage.tables import cloud_endpoints
-
-
-class EndpointKind(StrEnum):
-    CONTAINER = "container"
-    FUNCTION = "function"
-
-
-@dataclass(frozen=True)
-class CloudEndpoint:
-    kind: EndpointKind
-    env_id: str
-    name: str  # the container service, or the function name
-    url: str
+from wxpay_emulator.domain.models import CloudEndpoint as CloudEndpoint
+from wxpay_emulator.domain.models import EndpointKind as EndpointKind
+from wxpay_emulator.domain.ports import UnitOfWorkFactory
 
 
 def container_address(env_id: str, service: str, path: str) -> str:
@@ -46,43 +30,31 @@ def function_address(env_id: str, function_name: str) -> str:
 
 
 class CloudEndpointService:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self.uow = uow
 
     def register(self, kind: EndpointKind, env_id: str, name: str, url: str) -> CloudEndpoint:
         """Register (or move) the URL that receives callbacks for this env's service or function."""
-        values = {"kind": kind.value, "env_id": env_id, "name": name, "url": url}
-        with self.store.transaction() as conn:
+        endpoint = CloudEndpoint(kind, env_id, name, url)
+        with self.uow() as uow:
             # One statement: concurrent registrations of one endpoint end in the last URL, not a 500.
-            insert_or(conn, cloud_endpoints, ["kind", "env_id", "name"], values, {"url": url})
-        return CloudEndpoint(kind, env_id, name, url)
+            uow.cloud_endpoints.put(endpoint)
+        return endpoint
 
     def list(self, kind: EndpointKind | None = None) -> list[CloudEndpoint]:
-        query = select(cloud_endpoints).order_by(
-            cloud_endpoints.c.kind, cloud_endpoints.c.env_id, cloud_endpoints.c.name
-        )
-        if kind is not None:
-            query = query.where(cloud_endpoints.c.kind == kind.value)
-        with self.store.transaction() as conn:
-            rows = conn.execute(query).all()
-        return [CloudEndpoint(EndpointKind(r.kind), r.env_id, r.name, r.url) for r in rows]
+        with self.uow() as uow:
+            return uow.cloud_endpoints.list(kind)
 
     def get(self, kind: EndpointKind, env_id: str, name: str) -> CloudEndpoint:
-        with self.store.transaction() as conn:
-            row = conn.execute(
-                select(cloud_endpoints).where(
-                    (cloud_endpoints.c.kind == kind.value)
-                    & (cloud_endpoints.c.env_id == env_id)
-                    & (cloud_endpoints.c.name == name)
-                )
-            ).first()
-        if row is None:
+        with self.uow() as uow:
+            found = uow.cloud_endpoints.get(kind, env_id, name)
+        if found is None:
             raise DomainError(
                 ErrorCode.CLOUD_ENDPOINT_NOT_FOUND,
                 f"no {kind.value} '{name}' registered for env '{env_id}' (POST /emulator/v1/cloud/"
                 f"{'services' if kind is EndpointKind.CONTAINER else 'functions'})",
             )
-        return CloudEndpoint(EndpointKind(row.kind), row.env_id, row.name, row.url)
+        return found
 
     def resolve(self, address: str) -> str:
         """The URL to POST to: ordinary URLs as they are, cloud addresses through the registry (a

@@ -9,51 +9,41 @@ parameters, or a passed ``time_expire``, are refused. Sub-orders move through th
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
-
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
-from wxpay_emulator.domain.models import CombineDraft, CombineOrder, PaymentResult
+from wxpay_emulator.domain.models import CombineDraft, CombineOrder, NewOrder, PaymentResult
 from wxpay_emulator.domain.orders import (
-    MIN_EXPIRE,
-    PREPAY_LIFETIME,
     OrderService,
     check_payable_window,
+    earliest_expire,
+    fingerprint,
+    prepay_deadline,
     refuse_settled,
 )
+from wxpay_emulator.domain.ports import CombineRepository, Conflict, UnitOfWork, UnitOfWorkFactory
 from wxpay_emulator.domain.states import DESCRIPTIONS, TradeState, check_transition
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.storage.db import Store
-from wxpay_emulator.storage.repositories import CombineRepo, OrderRepo
 
 MIN_SUB_ORDERS, MAX_SUB_ORDERS = 2, 10
 
-OnCombinePaid = Callable[[Connection, CombineOrder], object]
-
-
-def _fingerprint(draft: CombineDraft) -> str:
-    canonical = json.dumps(draft.fingerprint_fields(), sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+OnCombinePaid = Callable[[UnitOfWork, CombineOrder], object]
 
 
 class CombineService:
     def __init__(
         self,
-        store: Store,
+        uow: UnitOfWorkFactory,
         clock: Clock,
         ids: Ids,
         merchants: MerchantService,
         orders: OrderService,
         on_paid: OnCombinePaid,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.clock = clock
         self.ids = ids
         self.merchants = merchants
@@ -109,21 +99,18 @@ class CombineService:
         self._check_parties(draft)
         try:
             return self._place(draft)
-        except IntegrityError:
+        except Conflict:
             return self._place(draft)  # a concurrent twin inserted first: this is a re-entry
 
     def _place(self, draft: CombineDraft) -> CombineOrder:
         now = self.clock.now()
-        digest = _fingerprint(draft)
-        with self.store.transaction() as conn:
-            combines, orders = CombineRepo(conn), OrderRepo(conn)
+        digest = fingerprint(draft.fingerprint_fields())
+        with self.uow() as uow:
+            combines, orders = uow.combines, uow.orders
             existing = combines.by_out_trade_no(draft.combine_mchid, draft.combine_out_trade_no, lock=True)
             if existing is not None:
                 return self._reenter(combines, existing, digest, now)
-            expire = draft.time_expire
-            if expire is not None and expire < now + MIN_EXPIRE:
-                expire = now + MIN_EXPIRE
-            deadline = now + PREPAY_LIFETIME if expire is None else min(now + PREPAY_LIFETIME, expire)
+            expire = earliest_expire(now, draft.time_expire)
             combine_id = combines.add(
                 {
                     "combine_mchid": draft.combine_mchid,
@@ -136,7 +123,7 @@ class CombineService:
                     "time_expire": expire,
                     "fingerprint": digest,
                     "prepay_id": self.ids.prepay_id(now),
-                    "prepay_expires_at": deadline,
+                    "prepay_expires_at": prepay_deadline(now, expire),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -157,37 +144,34 @@ class CombineService:
                 if draft.scene_info:
                     extras["scene_info"] = draft.scene_info
                 orders.add(
-                    {
-                        "mchid": sub.mchid,
-                        "appid": draft.combine_appid,
-                        "out_trade_no": sub.out_trade_no,
-                        "trade_type": draft.trade_type,
-                        "family": draft.family,
-                        "description": sub.description,
-                        "total": sub.total,
-                        "currency": sub.currency,
-                        "notify_url": draft.notify_url,
-                        "attach": sub.attach,
-                        "goods_tag": sub.goods_tag,
-                        "payer_openid": draft.payer_openid,
-                        "extras": extras,
-                        "time_expire": expire,
-                        "fingerprint": digest,
-                        "state": TradeState.NOTPAY.value,
-                        "state_desc": DESCRIPTIONS[TradeState.NOTPAY],
-                        "prepay_id": None,
-                        "prepay_expires_at": None,
-                        "created_at": now,
-                        "updated_at": now,
-                        "combine_id": combine_id,
-                    }
+                    NewOrder(
+                        mchid=sub.mchid,
+                        appid=draft.combine_appid,
+                        out_trade_no=sub.out_trade_no,
+                        trade_type=draft.trade_type,
+                        family=draft.family,
+                        description=sub.description,
+                        total=sub.total,
+                        currency=sub.currency,
+                        notify_url=draft.notify_url,
+                        fingerprint=digest,
+                        created_at=now,
+                        time_expire=expire,
+                        prepay_id=None,  # the combine order's prepay_id pays it
+                        prepay_expires_at=None,
+                        attach=sub.attach,
+                        goods_tag=sub.goods_tag,
+                        payer_openid=draft.payer_openid,
+                        extras=extras,
+                        combine_id=combine_id,
+                    )
                 )
             found = combines.get(combine_id)
         assert found is not None
         return found
 
     def _reenter(
-        self, combines: CombineRepo, combine: CombineOrder, digest: str, now: dt.datetime
+        self, combines: CombineRepository, combine: CombineOrder, digest: str, now: dt.datetime
     ) -> CombineOrder:
         for sub in combine.sub_orders:
             refuse_settled(sub)
@@ -197,34 +181,34 @@ class CombineService:
             raise DomainError(ErrorCode.ORDER_EXPIRED, "合单已超过支付结束时间，请使用新的合单商户订单号下单")
         if now < combine.prepay_expires_at:
             return combine
-        deadline = now + PREPAY_LIFETIME
-        if combine.time_expire is not None:
-            deadline = min(deadline, combine.time_expire)
         combines.update(
-            combine.id, prepay_id=self.ids.prepay_id(now), prepay_expires_at=deadline, updated_at=now
+            combine.id,
+            prepay_id=self.ids.prepay_id(now),
+            prepay_expires_at=prepay_deadline(now, combine.time_expire),
+            updated_at=now,
         )
         found = combines.get(combine.id)
         assert found is not None
         return found
 
     def find(self, combine_mchid: str, combine_out_trade_no: str) -> CombineOrder:
-        with self.store.transaction() as conn:
-            found = CombineRepo(conn).by_out_trade_no(combine_mchid, combine_out_trade_no)
+        with self.uow() as uow:
+            found = uow.combines.by_out_trade_no(combine_mchid, combine_out_trade_no)
         if found is None:
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "合单订单不存在")
         return found
 
     def by_prepay_id(self, prepay_id: str) -> CombineOrder | None:
-        with self.store.transaction() as conn:
-            return CombineRepo(conn).by_prepay_id(prepay_id)
+        with self.uow() as uow:
+            return uow.combines.by_prepay_id(prepay_id)
 
     def close(
         self, combine_mchid: str, combine_out_trade_no: str, combine_appid: str, subs: list[tuple[str, str]]
     ) -> CombineOrder:
         """Close the listed sub-orders (all or nothing). A paid one refuses; a closed one stays closed."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            combines, orders = CombineRepo(conn), OrderRepo(conn)
+        with self.uow() as uow:
+            combines, orders = uow.combines, uow.orders
             combine = combines.by_out_trade_no(combine_mchid, combine_out_trade_no, lock=True)
             if combine is None:
                 raise DomainError(ErrorCode.ORDER_NOT_EXIST, "合单订单不存在")
@@ -265,8 +249,8 @@ class CombineService:
     ) -> CombineOrder:
         """The payer pays the whole combine order at once: every sub-order moves together."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            combines, orders = CombineRepo(conn), OrderRepo(conn)
+        with self.uow() as uow:
+            combines, orders = uow.combines, uow.orders
             if prepay_id is not None:
                 combine = combines.by_prepay_id(prepay_id, lock=True)
             elif combine_mchid is not None and combine_out_trade_no is not None:
@@ -286,5 +270,5 @@ class CombineService:
             paid = combines.get(combine.id)
             assert paid is not None
             if result is PaymentResult.SUCCESS:
-                self.on_paid(conn, paid)
+                self.on_paid(uow, paid)
             return paid

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.exc import IntegrityError
-
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import keys
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import KeyMode, Merchant
+from wxpay_emulator.domain.ports import Conflict, UnitOfWorkFactory
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.storage.db import Store
-from wxpay_emulator.storage.repositories import MerchantRepo
 
 
 class MerchantService:
-    def __init__(self, store: Store, clock: Clock, ids: Ids) -> None:
-        self.store = store
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: Ids) -> None:
+        self.uow = uow
         self.clock = clock
         self.ids = ids
         # Merchants never change once made, so a positive cache spares the auth path a query.
@@ -68,12 +65,12 @@ class MerchantService:
             sp_mchid=sp_mchid,
         )
         try:
-            with self.store.transaction() as conn:
-                repo = MerchantRepo(conn)
+            with self.uow() as uow:
+                repo = uow.merchants
                 if repo.get(mchid) is not None:
                     raise DomainError(ErrorCode.MERCHANT_EXISTS, f"merchant {mchid} exists", field="mchid")
                 repo.add(merchant, self.clock.real_now())
-        except IntegrityError as exc:  # a concurrent create of the same mchid won
+        except Conflict as exc:  # a concurrent create of the same mchid won
             raise DomainError(ErrorCode.MERCHANT_EXISTS, f"merchant {mchid} exists", field="mchid") from exc
         return merchant
 
@@ -91,8 +88,8 @@ class MerchantService:
         cached = self._cache.get(mchid)
         if cached is not None:
             return cached
-        with self.store.transaction() as conn:
-            merchant = MerchantRepo(conn).get(mchid)
+        with self.uow() as uow:
+            merchant = uow.merchants.get(mchid)
         if merchant is not None:
             self._cache[mchid] = merchant
         return merchant
@@ -111,5 +108,5 @@ class MerchantService:
         return provider, sub
 
     def list(self) -> list[Merchant]:
-        with self.store.transaction() as conn:
-            return MerchantRepo(conn).all()
+        with self.uow() as uow:
+            return uow.merchants.all()

@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wxpay_emulator.clock import Clock
-from wxpay_emulator.domain.models import Merchant, Order
+from wxpay_emulator.domain.models import AccessToken, App, Merchant, Order
+from wxpay_emulator.domain.ports import AppRepository, UnitOfWorkFactory
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.storage.db import Store
-from wxpay_emulator.storage.mp_repo import AccessToken, App, MiniProgramRepo
-from wxpay_emulator.storage.repositories import OrderRepo
 
 TOKEN_SECONDS = 7200
 # A new /cgi-bin/token leaves the previous one valid for five more minutes (WeChat's overlap).
@@ -110,8 +108,8 @@ def _present(value: str | None) -> str | None:
 
 
 class MiniProgramService:
-    def __init__(self, store: Store, clock: Clock, ids: Ids) -> None:
-        self.store = store
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: Ids) -> None:
+        self.uow = uow
         self.clock = clock
         self.ids = ids
 
@@ -121,7 +119,7 @@ class MiniProgramService:
         """32 lowercase hex characters, the shape of a real AppSecret."""
         return hashlib.md5(self.ids.secret(32).encode(), usedforsecurity=False).hexdigest()
 
-    def _ensure(self, repo: MiniProgramRepo, appid: str) -> App | None:
+    def _ensure(self, repo: AppRepository, appid: str) -> App | None:
         """The app, made on first sight if a merchant has the appid bound; None if unknown."""
         app = repo.app(appid)
         if app is not None:
@@ -133,27 +131,27 @@ class MiniProgramService:
         return repo.app(appid)  # ours, or a concurrent maker's
 
     def app(self, appid: str) -> App | None:
-        with self.store.transaction() as conn:
-            return self._ensure(MiniProgramRepo(conn), appid)
+        with self.uow() as uow:
+            return self._ensure(uow.apps, appid)
 
     def apps(self) -> list[App]:
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             for appid, _mchid in repo.bound_appids():
                 self._ensure(repo, appid)
             return repo.apps()
 
     def apps_of(self, merchant: Merchant) -> list[App]:
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             found = (self._ensure(repo, a) for a in dict.fromkeys((merchant.appid, *merchant.appids)))
             return [a for a in found if a is not None]
 
     def put_app(self, appid: str, *, secret: str | None = None, open_account: str | None = UNSET) -> App:
         """Create or change an app. ``open_account=None`` unbinds it from the open platform (89002);
         left out, a new app gets its merchant's default (or ``open_<appid>`` if no merchant has it)."""
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             existing = self._ensure(repo, appid)
             if existing is None:
                 explicit = open_account is not UNSET
@@ -183,7 +181,7 @@ class MiniProgramService:
         return app
 
     def _credentials(
-        self, repo: MiniProgramRepo, grant_type: str | None, appid: str | None, secret: str | None
+        self, repo: AppRepository, grant_type: str | None, appid: str | None, secret: str | None
     ) -> App:
         if grant_type != "client_credential":
             raise MiniProgramError(40002)
@@ -196,7 +194,7 @@ class MiniProgramService:
         repo.lock_app(app.appid)  # one issuer at a time per app, so no caller gets a token already capped
         return app
 
-    def _issue(self, repo: MiniProgramRepo, appid: str, kind: str, now: dt.datetime) -> IssuedToken:
+    def _issue(self, repo: AppRepository, appid: str, kind: str, now: dt.datetime) -> IssuedToken:
         token = AccessToken(
             self.ids.secret(TOKEN_LENGTH), appid, kind, now, now + dt.timedelta(seconds=TOKEN_SECONDS)
         )
@@ -207,8 +205,8 @@ class MiniProgramService:
     def issue_token(self, grant_type: str | None, appid: str | None, secret: str | None) -> IssuedToken:
         """``GET /cgi-bin/token``: a new token each call; the previous ones stay valid five minutes."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             app = self._credentials(repo, grant_type, appid, secret)
             repo.cap_tokens(app.appid, "token", now + dt.timedelta(seconds=OVERLAP_SECONDS))
             return self._issue(repo, app.appid, "token", now)
@@ -224,8 +222,8 @@ class MiniProgramService:
         previous one ending at once, except within 30 s of the last refresh, which answer the current
         token (WeChat's anti-abuse rule; its daily limit of 20 forced refreshes is not enforced)."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             app = self._credentials(repo, grant_type, appid, secret)
             current = repo.latest_token(app.appid, "stable")
             if current is not None and current.expires_at > now:
@@ -241,15 +239,15 @@ class MiniProgramService:
         """The appid a valid access_token belongs to (41001 when missing, 40001 when unknown/expired)."""
         if not access_token:
             raise MiniProgramError(41001)
-        with self.store.transaction() as conn:
-            token = MiniProgramRepo(conn).token(access_token)
+        with self.uow() as uow:
+            token = uow.apps.token(access_token)
         if token is None or token.expires_at <= self.clock.now():
             raise MiniProgramError(40001)
         return token.appid
 
     # --- users -----------------------------------------------------------------------------------------
 
-    def _user_of(self, repo: MiniProgramRepo, appid: str, openid: str) -> str:
+    def _user_of(self, repo: AppRepository, appid: str, openid: str) -> str:
         """The user behind an openid, registering a never-seen openid as a new user."""
         user_id = repo.user_of(appid, openid)
         if user_id is None:
@@ -261,7 +259,7 @@ class MiniProgramService:
     def _new_user_id(self) -> str:
         return "u_" + self.ids.secret(24)
 
-    def _view(self, repo: MiniProgramRepo, user_id: str) -> User:
+    def _view(self, repo: AppRepository, user_id: str) -> User:
         openids = repo.openids_of(user_id)
         unionids: dict[str, str] = {}
         for appid in openids:
@@ -273,16 +271,16 @@ class MiniProgramService:
     def create_user(self, appids: list[str]) -> User:
         """A new WeChat user with an openid in each of ``appids`` (apps need not be known)."""
         user_id = self._new_user_id()
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             for appid in dict.fromkeys(appids):
                 self._ensure(repo, appid)
                 repo.add_openid(appid, openid_for(user_id, appid), user_id)
             return self._view(repo, user_id)
 
     def user(self, user_id: str) -> User | None:
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
             view = self._view(repo, user_id)
         return view if view.openids else None
 
@@ -304,9 +302,9 @@ class MiniProgramService:
         mch_id, out_trade_no = _present(mch_id), _present(out_trade_no)
         if openid is None:
             raise MiniProgramError(40003)
-        with self.store.transaction() as conn:
-            repo = MiniProgramRepo(conn)
-            orders = OrderRepo(conn)
+        with self.uow() as uow:
+            repo = uow.apps
+            orders = uow.orders
             if transaction_id is not None:
                 order = orders.by_transaction_id(transaction_id)
             elif mch_id is not None and out_trade_no is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wxpay_emulator.domain.states import TradeState
+from wxpay_emulator.domain.states import DESCRIPTIONS, TradeState
 
 
 class KeyMode(StrEnum):
@@ -126,6 +126,40 @@ class Order:
     def notify_mchid(self) -> str:
         """Whose keys sign and encrypt this order's notifications: the provider's, for partner orders."""
         return self.sp_mchid or self.mchid
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An order about to be written: a single order's, or one sub-order of a combine order (no
+    prepay_id of its own, ``combine_id`` set). It starts NOTPAY."""
+
+    mchid: str
+    appid: str
+    out_trade_no: str
+    trade_type: str
+    family: str
+    description: str
+    total: int
+    currency: str
+    notify_url: str
+    fingerprint: str
+    created_at: dt.datetime
+    time_expire: dt.datetime | None
+    prepay_id: str | None
+    prepay_expires_at: dt.datetime | None
+    attach: str | None = None
+    goods_tag: str | None = None
+    payer_openid: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    sp_mchid: str | None = None
+    sub_appid: str | None = None
+    sub_openid: str | None = None
+    combine_id: int | None = None
+    state: TradeState = TradeState.NOTPAY
+
+    @property
+    def state_desc(self) -> str:
+        return DESCRIPTIONS[self.state]
 
 
 @dataclass(frozen=True)
@@ -299,3 +333,36 @@ class Refund:
     success_time: dt.datetime | None = None
     due_at: dt.datetime | None = None
     payer_total: int | None = None  # the order's
+
+
+@dataclass(frozen=True)
+class App:
+    """A Mini Program (or any app with an appid): its AppSecret and its open-platform account."""
+
+    appid: str
+    secret: str
+    open_account: str | None
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    appid: str
+    kind: str  # "token" (/cgi-bin/token) or "stable" (/cgi-bin/stable_token)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class EndpointKind(StrEnum):
+    """Where a cloud payment callback goes: a container service (cloud hosting) or a cloud function."""
+
+    CONTAINER = "container"
+    FUNCTION = "function"
+
+
+@dataclass(frozen=True)
+class CloudEndpoint:
+    kind: EndpointKind
+    env_id: str
+    name: str  # the container service, or the function name
+    url: str

@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Connection
-
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
@@ -27,11 +25,9 @@ from wxpay_emulator.domain.models import (
     Order,
     Refund,
 )
+from wxpay_emulator.domain.ports import UnitOfWork, UnitOfWorkFactory
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.schedule import next_delay
-from wxpay_emulator.storage.db import Store, after_commit
-from wxpay_emulator.storage.outbox_repo import OutboxRepo
-from wxpay_emulator.storage.repositories import MerchantRepo, NotificationRepo
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ class RefundRenderer(Protocol):
 class NotificationService:
     def __init__(
         self,
-        store: Store,
+        uow: UnitOfWorkFactory,
         clock: Clock,
         ids: Ids,
         merchants: MerchantService,
@@ -78,7 +74,7 @@ class NotificationService:
         *,
         refund_renderers: Mapping[str, RefundRenderer] | None = None,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.clock = clock
         self.ids = ids
         self.merchants = merchants
@@ -89,28 +85,28 @@ class NotificationService:
         # By the family of the refunded order (the api layer registers them: "v3", "v2" ...).
         self.refund_renderers: dict[str, RefundRenderer] = dict(refund_renderers or {})
 
-    def enqueue_payment(self, conn: Connection, order: Order) -> Notification:
+    def enqueue_payment(self, uow: UnitOfWork, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
-        merchant = self._merchant(conn, order.notify_mchid)
+        merchant = self._merchant(uow, order.notify_mchid)
         now = self.clock.now()
         notification_id = self.ids.notification_id()
         rendered = self.renderers[order.family](merchant, order, notification_id, now)
         return self._enqueue(
-            conn, notification_id, merchant.mchid, order.id, order.family, order.notify_url, rendered
+            uow, notification_id, merchant.mchid, order.id, order.family, order.notify_url, rendered
         )
 
-    def enqueue_combine(self, conn: Connection, combine: CombineOrder) -> Notification:
+    def enqueue_combine(self, uow: UnitOfWork, combine: CombineOrder) -> Notification:
         """The one notification of a paid combine order, to its notify_url, from the initiator's keys."""
         if self.combine_renderer is None:
             raise RuntimeError("no combine renderer registered")
-        merchant = self._merchant(conn, combine.combine_mchid)
+        merchant = self._merchant(uow, combine.combine_mchid)
         notification_id = self.ids.notification_id()
         rendered = self.combine_renderer(merchant, combine, notification_id, self.clock.now())
         return self._enqueue(
-            conn, notification_id, merchant.mchid, None, "v3combine", combine.notify_url, rendered
+            uow, notification_id, merchant.mchid, None, "v3combine", combine.notify_url, rendered
         )
 
-    def enqueue_refund(self, conn: Connection, order: Order, refund: Refund) -> Notification | None:
+    def enqueue_refund(self, uow: UnitOfWork, order: Order, refund: Refund) -> Notification | None:
         """Write the notification of a refund's outcome inside the caller's transaction, to the
         refund's notify_url, rendered by the refund's family with the keys of the merchant that receives
         it (the provider, for partner orders). None when that family has no refund renderer."""
@@ -120,24 +116,24 @@ class NotificationService:
         renderer = self.refund_renderers.get(family)
         if renderer is None or not refund.notify_url:
             return None
-        merchant = self._merchant(conn, order.notify_mchid)
+        merchant = self._merchant(uow, order.notify_mchid)
         notification_id = self.ids.notification_id()
         rendered = renderer(merchant, order, refund, notification_id, self.clock.now())
         url, kind = refund.notify_url, family + "refund"
-        return self._enqueue(conn, notification_id, merchant.mchid, order.id, kind, url, rendered)
+        return self._enqueue(uow, notification_id, merchant.mchid, order.id, kind, url, rendered)
 
-    def _merchant(self, conn: Connection, mchid: str) -> Merchant:
-        """The merchant, read in the caller's transaction when this process has not loaded it yet: a
-        second transaction here would wait on the first (SQLite's one writer; this process's lock).
-        A process that did not serve the order (``serve --workers N``) meets that case first."""
-        found = self.merchants.cached(mchid) or MerchantRepo(conn).get(mchid)
+    def _merchant(self, uow: UnitOfWork, mchid: str) -> Merchant:
+        """The merchant, read in the caller's unit of work when this process has not loaded it yet: a
+        second one here would wait on the first (SQLite's one writer; this process's lock). A process
+        that did not serve the order (``serve --workers N``) meets that case first."""
+        found = self.merchants.cached(mchid) or uow.merchants.get(mchid)
         if found is None:
             raise DomainError(ErrorCode.MCH_NOT_EXISTS, "商户号不存在", field="mchid", value=mchid)
         return found
 
     def _enqueue(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         notification_id: str,
         mchid: str,
         order_id: int | None,
@@ -160,16 +156,16 @@ class NotificationService:
             created_at=now,
             delivered_at=None,
         )
-        NotificationRepo(conn).add(row)
+        uow.notifications.add(row)
         if self.on_enqueued is not None:
-            after_commit(conn, self.on_enqueued)
+            uow.after_commit(self.on_enqueued)
         return row
 
     def due(self, limit: int) -> list[Notification]:
         """Rows whose delivery time has come (whoever holds them): for inspection and tests. The
         dispatcher claims rows instead (:meth:`claim`)."""
-        with self.store.transaction() as conn:
-            return NotificationRepo(conn).due(self.clock.now(), limit)
+        with self.uow() as uow:
+            return uow.notifications.due(self.clock.now(), limit)
 
     def claim(
         self, owner: str, limit: int, lease_seconds: float, skip: Sequence[str] = ()
@@ -180,39 +176,38 @@ class NotificationService:
         real_now = Clock.real_now()
         until = real_now + dt.timedelta(seconds=lease_seconds)
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            return OutboxRepo(conn).claim(owner, now, real_now, until, limit, skip)
+        with self.uow() as uow:
+            return uow.notifications.claim(owner, now, real_now, until, limit, skip)
 
     def release(self, ids: Sequence[str], owner: str) -> None:
         """Give claims back unattempted (a process stopping, or more in hand than it will start)."""
-        with self.store.transaction() as conn:
-            OutboxRepo(conn).release(ids, owner, None)
+        with self.uow() as uow:
+            uow.notifications.release(ids, owner)
 
     def next_due_in(self, skip: Sequence[str] = ()) -> float | None:
         """Seconds until the next row not held by a live claim (nor to an endpoint in ``skip``)
         falls due (<= 0: due now)."""
-        with self.store.read() as conn:
-            moment = OutboxRepo(conn).next_due(Clock.real_now(), skip)
+        with self.uow() as uow:
+            moment = uow.notifications.next_due(Clock.real_now(), skip)
         return None if moment is None else (moment - self.clock.now()).total_seconds()
 
     def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
         self.record_attempts([(attempt, acknowledged)], None)
 
     def record_attempts(self, results: Sequence[tuple[DeliveryAttempt, bool]], owner: str | None) -> None:
-        """Record finished attempts in one transaction, and give back ``owner``'s claims on them."""
+        """Record finished attempts in one unit of work, and give back ``owner``'s claims on them."""
         if not results:
             return
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
+        with self.uow() as uow:
             for attempt, acknowledged in results:
-                self._record(repo, attempt, acknowledged, now)
-            ids = [attempt.notification_id for attempt, _ in results]
-            OutboxRepo(conn).release(ids, owner, None)
+                self._record(uow, attempt, acknowledged, now)
+            uow.notifications.release([attempt.notification_id for attempt, _ in results], owner)
 
     def _record(
-        self, repo: NotificationRepo, attempt: DeliveryAttempt, acknowledged: bool, now: dt.datetime
+        self, uow: UnitOfWork, attempt: DeliveryAttempt, acknowledged: bool, now: dt.datetime
     ) -> None:
+        repo = uow.notifications
         current = repo.get(attempt.notification_id)
         if current is None:  # reset while in flight
             return
@@ -236,23 +231,23 @@ class NotificationService:
     def list(
         self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None
     ) -> list[tuple[Notification, list[DeliveryAttempt]]]:
-        with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
+        with self.uow() as uow:
+            repo = uow.notifications
             rows = repo.recent(mchid, limit, before)
             attempts = repo.attempts([n.id for n in rows])
         return [(n, attempts[n.id]) for n in rows]
 
     def get(self, notification_id: str) -> Notification:
-        with self.store.transaction() as conn:
-            found = NotificationRepo(conn).get(notification_id)
+        with self.uow() as uow:
+            found = uow.notifications.get(notification_id)
         if found is None:
             raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
         return found
 
     def redeliver(self, notification_id: str) -> Notification:
         """Deliver again now, whatever its status: the same id and body, as a WeChat retry."""
-        with self.store.transaction() as conn:
-            repo = NotificationRepo(conn)
+        with self.uow() as uow:
+            repo = uow.notifications
             if repo.get(notification_id) is None:
                 raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
             repo.update(

@@ -11,20 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
-from wxpay_emulator.domain.models import Order, OrderDraft, PaymentResult
+from wxpay_emulator.domain.models import NewOrder, Order, OrderDraft, PaymentResult
+from wxpay_emulator.domain.ports import Conflict, OrderRepository, UnitOfWork, UnitOfWorkFactory
 from wxpay_emulator.domain.states import DESCRIPTIONS, PAYABLE, TradeState, check_transition
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.storage.db import Store
-from wxpay_emulator.storage.repositories import OrderRepo
 
 PREPAY_LIFETIME = dt.timedelta(hours=2)
 MIN_EXPIRE = dt.timedelta(minutes=1)
@@ -39,13 +35,28 @@ def same_api(a: str, b: str) -> bool:
     return _SAME_API.get(a, a) == _SAME_API.get(b, b)
 
 
-# Called inside the payment's transaction to write the outbox row (see notifications.py).
-OnPaid = Callable[[Connection, Order], None]
+# Called inside the payment's unit of work to write the outbox row (see notifications.py).
+OnPaid = Callable[[UnitOfWork, Order], None]
 
 
-def fingerprint(draft: OrderDraft) -> str:
-    canonical = json.dumps(draft.fingerprint_fields(), sort_keys=True, ensure_ascii=False, default=str)
+def fingerprint(fields: Mapping[str, Any]) -> str:
+    """What a re-entry (of an order, a combine order or a refund) is compared by: a digest of the
+    request's ``fingerprint_fields``."""
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def earliest_expire(now: dt.datetime, time_expire: dt.datetime | None) -> dt.datetime | None:
+    """``time_expire`` as WeChat keeps it: at least one minute after creation."""
+    if time_expire is not None and time_expire < now + MIN_EXPIRE:
+        return now + MIN_EXPIRE
+    return time_expire
+
+
+def prepay_deadline(now: dt.datetime, time_expire: dt.datetime | None) -> dt.datetime:
+    """When a prepay_id issued ``now`` lapses: after two hours, or at ``time_expire`` if sooner."""
+    deadline = now + PREPAY_LIFETIME
+    return min(deadline, time_expire) if time_expire is not None else deadline
 
 
 def check_payable_window(
@@ -69,9 +80,9 @@ def refuse_settled(order: Order) -> None:
 
 class OrderService:
     def __init__(
-        self, store: Store, clock: Clock, ids: Ids, merchants: MerchantService, on_paid: OnPaid
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: Ids, merchants: MerchantService, on_paid: OnPaid
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.clock = clock
         self.ids = ids
         self.merchants = merchants
@@ -83,7 +94,7 @@ class OrderService:
         self._check_parties(draft)
         try:
             return self._place(draft)
-        except IntegrityError:
+        except Conflict:
             # A concurrent request inserted the same out_trade_no first: this one is a re-entry.
             return self._place(draft)
 
@@ -116,50 +127,40 @@ class OrderService:
 
     def _place(self, draft: OrderDraft) -> Order:
         now = self.clock.now()
-        digest = fingerprint(draft)
-        with self.store.transaction() as conn:
-            repo = OrderRepo(conn)
+        digest = fingerprint(draft.fingerprint_fields())
+        with self.uow() as uow:
+            repo = uow.orders
             existing = repo.by_out_trade_no(draft.mchid, draft.out_trade_no, lock=True)
             if existing is not None:
                 return self._reenter(repo, existing, draft, digest, now)
-            expire = draft.time_expire
-            if expire is not None and expire < now + MIN_EXPIRE:
-                expire = now + MIN_EXPIRE
-            values: dict[str, Any] = {
-                "mchid": draft.mchid,
-                "appid": draft.appid,
-                "out_trade_no": draft.out_trade_no,
-                "trade_type": draft.trade_type,
-                "family": draft.family,
-                "description": draft.description,
-                "total": draft.total,
-                "currency": draft.currency,
-                "notify_url": draft.notify_url,
-                "attach": draft.attach,
-                "goods_tag": draft.goods_tag,
-                "payer_openid": draft.payer_openid,
-                "extras": draft.extras,
-                "time_expire": expire,
-                "fingerprint": digest,
-                "state": TradeState.NOTPAY.value,
-                "state_desc": DESCRIPTIONS[TradeState.NOTPAY],
-                "prepay_id": self.ids.prepay_id(now),
-                "prepay_expires_at": self._prepay_deadline(now, expire),
-                "created_at": now,
-                "updated_at": now,
-                "sp_mchid": draft.sp_mchid,
-                "sub_appid": draft.sub_appid,
-                "sub_openid": draft.sub_openid,
-            }
-            return repo.add(values)
-
-    @staticmethod
-    def _prepay_deadline(now: dt.datetime, expire: dt.datetime | None) -> dt.datetime:
-        deadline = now + PREPAY_LIFETIME
-        return min(deadline, expire) if expire is not None else deadline
+            expire = earliest_expire(now, draft.time_expire)
+            new = NewOrder(
+                mchid=draft.mchid,
+                appid=draft.appid,
+                out_trade_no=draft.out_trade_no,
+                trade_type=draft.trade_type,
+                family=draft.family,
+                description=draft.description,
+                total=draft.total,
+                currency=draft.currency,
+                notify_url=draft.notify_url,
+                fingerprint=digest,
+                created_at=now,
+                time_expire=expire,
+                prepay_id=self.ids.prepay_id(now),
+                prepay_expires_at=prepay_deadline(now, expire),
+                attach=draft.attach,
+                goods_tag=draft.goods_tag,
+                payer_openid=draft.payer_openid,
+                extras=draft.extras,
+                sp_mchid=draft.sp_mchid,
+                sub_appid=draft.sub_appid,
+                sub_openid=draft.sub_openid,
+            )
+            return repo.add(new)
 
     def _reenter(
-        self, repo: OrderRepo, order: Order, draft: OrderDraft, digest: str, now: dt.datetime
+        self, repo: OrderRepository, order: Order, draft: OrderDraft, digest: str, now: dt.datetime
     ) -> Order:
         if not same_api(order.family, draft.family):
             # APIv2 and the cloud families answer this OUT_TRADE_NO_USED, a re-entry with other
@@ -177,7 +178,7 @@ class OrderService:
         return repo.update(
             order.id,
             prepay_id=self.ids.prepay_id(now),
-            prepay_expires_at=self._prepay_deadline(now, order.time_expire),
+            prepay_expires_at=prepay_deadline(now, order.time_expire),
             updated_at=now,
         )
 
@@ -192,8 +193,8 @@ class OrderService:
         """An order of ``mchid`` (the sub-merchant, for partner calls, with its provider ``sp_mchid``)."""
         if self.before_read is not None:
             self.before_read()
-        with self.store.transaction() as conn:
-            repo = OrderRepo(conn)
+        with self.uow() as uow:
+            repo = uow.orders
             if transaction_id is not None:
                 order = repo.by_transaction_id(transaction_id)
             else:
@@ -210,8 +211,8 @@ class OrderService:
         return order
 
     def by_prepay_id(self, prepay_id: str) -> Order:
-        with self.store.transaction() as conn:
-            order = OrderRepo(conn).by_prepay_id(prepay_id)
+        with self.uow() as uow:
+            order = uow.orders.by_prepay_id(prepay_id)
         if order is None:
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "prepay_id无效", field="package", value=prepay_id)
         return order
@@ -219,8 +220,8 @@ class OrderService:
     def close(self, mchid: str, out_trade_no: str, sp_mchid: str | None = None) -> Order:
         """Close an unpaid order. Closing a closed order again succeeds, as at WeChat."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            repo = OrderRepo(conn)
+        with self.uow() as uow:
+            repo = uow.orders
             order = repo.by_out_trade_no(mchid, out_trade_no, lock=True)
             if order is None or order.sp_mchid != sp_mchid or order.combine_id is not None:
                 raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
@@ -234,8 +235,8 @@ class OrderService:
     def list(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Order]:
         if self.before_read is not None:
             self.before_read()
-        with self.store.transaction() as conn:
-            return OrderRepo(conn).recent(mchid, limit, before)
+        with self.uow() as uow:
+            return uow.orders.recent(mchid, limit, before)
 
     def pay(
         self,
@@ -248,8 +249,8 @@ class OrderService:
     ) -> Order:
         """The simulated payer: move the order as the WeChat user's action would."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            repo = OrderRepo(conn)
+        with self.uow() as uow:
+            repo = uow.orders
             if prepay_id is not None:
                 order = repo.by_prepay_id(prepay_id, lock=True)
             elif mchid is not None and out_trade_no is not None:
@@ -264,11 +265,11 @@ class OrderService:
             check_payable_window(order.time_expire, order.prepay_expires_at, now)
             order = self.settle(repo, order, result, openid, now)
             if order.state is TradeState.SUCCESS:
-                self.on_paid(conn, order)
+                self.on_paid(uow, order)
             return order
 
     def settle(
-        self, repo: OrderRepo, order: Order, result: PaymentResult, openid: str | None, now: dt.datetime
+        self, repo: OrderRepository, order: Order, result: PaymentResult, openid: str | None, now: dt.datetime
     ) -> Order:
         """Apply the payer's action to one payable order (a sub-order of a combine too); the caller
         owns the transaction and the notification."""

@@ -16,23 +16,17 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import hashlib
-import json
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
-
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, Refund, RefundDraft, RefundStatus
+from wxpay_emulator.domain.orders import fingerprint
+from wxpay_emulator.domain.ports import Conflict, RefundRepository, UnitOfWork, UnitOfWorkFactory
 from wxpay_emulator.domain.states import DESCRIPTIONS, TradeState, check_transition
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.storage.db import Store
-from wxpay_emulator.storage.refund_repo import RefundRepo
-from wxpay_emulator.storage.repositories import OrderRepo
 
 REFUND_PERIOD = dt.timedelta(days=365)
 MAX_REFUNDS_PER_ORDER = 50
@@ -43,25 +37,19 @@ REFUNDABLE = (TradeState.SUCCESS, TradeState.REFUND)
 BATCH = 50
 
 # Called inside the settling transaction to write the refund's notification (see notifications.py).
-OnSettled = Callable[[Connection, Order, Refund], object]
-
-
-def fingerprint(draft: RefundDraft, order_id: int) -> str:
-    fields = draft.fingerprint_fields(order_id)
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+OnSettled = Callable[[UnitOfWork, Order, Refund], object]
 
 
 class RefundService:
     def __init__(
         self,
-        store: Store,
+        uow: UnitOfWorkFactory,
         clock: Clock,
         ids: Ids,
         on_settled: OnSettled,
         delay_seconds: float = 5.0,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.clock = clock
         self.ids = ids
         self.on_settled = on_settled
@@ -83,7 +71,7 @@ class RefundService:
         self.settle_if_due()  # a repeated out_refund_no answers the refund as it is now
         try:
             refund, new = self._create(draft)
-        except IntegrityError:
+        except Conflict:
             # A concurrent request inserted the same out_refund_no first: this one is a repeat.
             refund, new = self._create(draft)
         if new and refund.due_at is not None:
@@ -95,10 +83,10 @@ class RefundService:
 
     def _create(self, draft: RefundDraft) -> tuple[Refund, bool]:
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            order = self._locked_order(conn, draft)
-            repo = RefundRepo(conn)
-            digest = fingerprint(draft, order.id)
+        with self.uow() as uow:
+            order = self._locked_order(uow, draft)
+            repo = uow.refunds
+            digest = fingerprint(draft.fingerprint_fields(order.id))
             existing = repo.by_out_refund_no(draft.mchid, draft.out_refund_no)
             if existing is not None:
                 if existing.fingerprint != digest:
@@ -136,10 +124,10 @@ class RefundService:
             )
             return refund, True
 
-    def _locked_order(self, conn: Connection, draft: RefundDraft) -> Order:
+    def _locked_order(self, uow: UnitOfWork, draft: RefundDraft) -> Order:
         """The order to refund, its row locked until the refund is written (PostgreSQL: SELECT ... FOR
         UPDATE; SQLite runs one writer at a time), so concurrent refunds of one order take turns."""
-        orders = OrderRepo(conn)
+        orders = uow.orders
         if draft.transaction_id is not None:
             order = orders.by_transaction_id(draft.transaction_id, lock=True)
         else:
@@ -150,7 +138,9 @@ class RefundService:
             raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "订单不存在")
         return order
 
-    def _check_refundable(self, repo: RefundRepo, order: Order, draft: RefundDraft, now: dt.datetime) -> None:
+    def _check_refundable(
+        self, repo: RefundRepository, order: Order, draft: RefundDraft, now: dt.datetime
+    ) -> None:
         if order.state not in REFUNDABLE:
             # WeChat: "请检查你的订单号是否正确且是否已支付，未支付的订单不能发起退款".
             raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "订单不存在或未支付，未支付的订单不能发起退款")
@@ -189,14 +179,14 @@ class RefundService:
         with self._hint_lock:
             created_before = self._created
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            due = RefundRepo(conn).due(now, limit)
+        with self.uow() as uow:
+            due = uow.refunds.due(now, limit)
         settled = 0
         for refund_pk, order_id in due:
             if self._settle(refund_pk, order_id, RefundStatus.SUCCESS, due_only=True) is not None:
                 settled += 1
-        with self.store.transaction() as conn:
-            next_due = RefundRepo(conn).next_due()
+        with self.uow() as uow:
+            next_due = uow.refunds.next_due()
         with self._hint_lock:
             # A refund created meanwhile may be missing from next_due: then look again at the next read.
             self._hint_known = self._created == created_before
@@ -215,8 +205,8 @@ class RefundService:
         """The control plane's outcome for a PROCESSING refund: SUCCESS, ABNORMAL or CLOSED, now."""
         if status is RefundStatus.PROCESSING:
             raise DomainError(ErrorCode.PARAM_ERROR, "status must be SUCCESS, ABNORMAL or CLOSED")
-        with self.store.transaction() as conn:
-            found = RefundRepo(conn).by_out_refund_no(mchid, out_refund_no)
+        with self.uow() as uow:
+            found = uow.refunds.by_out_refund_no(mchid, out_refund_no)
         if found is None:
             raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "退款单不存在")
         settled = self._settle(found.id, found.order_id, status, due_only=False)
@@ -233,10 +223,10 @@ class RefundService:
         """Move one PROCESSING refund to ``status`` (None if it is no longer PROCESSING, or not due).
         The order row is locked first, as ``create`` does, so the two never wait on each other."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            orders = OrderRepo(conn)
+        with self.uow() as uow:
+            orders = uow.orders
             order = orders.get(order_id, lock=True)
-            repo = RefundRepo(conn)
+            repo = uow.refunds
             refund = repo.get(refund_pk, lock=True)
             if order is None or refund is None or refund.status is not RefundStatus.PROCESSING:
                 return None
@@ -252,7 +242,7 @@ class RefundService:
                     )
             refund = repo.update(refund.id, **changes)
             if refund.notify_url:
-                self.on_settled(conn, order, refund)
+                self.on_settled(uow, order, refund)
             return refund
 
     # --- reading ---------------------------------------------------------------------------------------
@@ -260,8 +250,8 @@ class RefundService:
     def get(self, mchid: str, out_refund_no: str, sp_mchid: str | None = None) -> Refund:
         """A refund of ``mchid`` (the sub-merchant, for partner calls, with its provider ``sp_mchid``)."""
         self.settle_if_due()
-        with self.store.transaction() as conn:
-            found = RefundRepo(conn).by_out_refund_no(mchid, out_refund_no)
+        with self.uow() as uow:
+            found = uow.refunds.by_out_refund_no(mchid, out_refund_no)
         if found is None or found.sp_mchid != sp_mchid:
             raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "退款单不存在")
         return found
@@ -269,24 +259,24 @@ class RefundService:
     def by_refund_id(self, mchid: str, refund_id: str, sp_mchid: str | None = None) -> Refund:
         """A refund of ``mchid`` by WeChat's ``refund_id`` (scoped as :meth:`get`)."""
         self.settle_if_due()
-        with self.store.transaction() as conn:
-            found = RefundRepo(conn).by_refund_id(refund_id)
+        with self.uow() as uow:
+            found = uow.refunds.by_refund_id(refund_id)
         if found is None or found.mchid != mchid or found.sp_mchid != sp_mchid:
             raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "退款单不存在")
         return found
 
     def list(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Refund]:
         self.settle_if_due()
-        with self.store.transaction() as conn:
-            return RefundRepo(conn).recent(mchid, limit, before)
+        with self.uow() as uow:
+            return uow.refunds.recent(mchid, limit, before)
 
     def order_of(self, mchid: str, out_trade_no: str) -> Order | None:
         """The order a refund by ``mchid`` and ``out_trade_no`` would be of (None: no such order)."""
-        with self.store.transaction() as conn:
-            return OrderRepo(conn).by_out_trade_no(mchid, out_trade_no)
+        with self.uow() as uow:
+            return uow.orders.by_out_trade_no(mchid, out_trade_no)
 
     def for_orders(self, order_ids: Sequence[int]) -> dict[int, builtins.list[Refund]]:
         """The refunds of each order, oldest first."""
         self.settle_if_due()
-        with self.store.transaction() as conn:
-            return RefundRepo(conn).for_orders(order_ids)
+        with self.uow() as uow:
+            return uow.refunds.for_orders(order_ids)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import Connection
-
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import CryptoError, rsa_sign, v2_sign
 from wxpay_emulator.domain.cloud import CloudEndpointService
@@ -13,7 +11,7 @@ from wxpay_emulator.domain.combine import CombineService
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.merchants import MerchantService
 from wxpay_emulator.domain.miniprogram import MiniProgramService
-from wxpay_emulator.domain.models import CombineOrder, Order, PaymentResult
+from wxpay_emulator.domain.models import CombineOrder, Order, PaymentResult, Refund
 from wxpay_emulator.domain.notifications import (
     CombineRenderer,
     NotificationService,
@@ -21,18 +19,19 @@ from wxpay_emulator.domain.notifications import (
     RefundRenderer,
 )
 from wxpay_emulator.domain.orders import OrderService
+from wxpay_emulator.domain.ports import UnitOfWork, UnitOfWorkFactory
 from wxpay_emulator.domain.refunds import RefundService
-from wxpay_emulator.domain.shared_clock import SharedClock
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.storage.db import Store
-from wxpay_emulator.storage.repositories import StateRepo, reset_business_data
-from wxpay_emulator.storage.shared_state import CLOCK_OFFSET_KEY
+
+CLOCK_OFFSET_KEY = "clock_offset_seconds"
 
 
 class Domain:
+    """Built by app.py's ``build_domain`` with storage's unit-of-work factory (storage/uow.py)."""
+
     def __init__(
         self,
-        store: Store,
+        uow: UnitOfWorkFactory,
         renderers: Mapping[str, PaymentRenderer],
         combine_renderer: CombineRenderer | None = None,
         *,
@@ -43,15 +42,15 @@ class Domain:
         refund_renderers: Mapping[str, RefundRenderer] | None = None,
         refund_delay_seconds: float = 5.0,
     ) -> None:
-        self.store = store
-        # Shared by every process on the store (domain/shared_clock.py) unless a test gives its own.
-        self.clock = clock or SharedClock(store)
+        self.uow = uow
+        # app.py gives the clock every process on the store shares (storage/shared_state.py).
+        self.clock = clock or Clock()
         self.ids = ids or Ids()
-        self.merchants = MerchantService(store, self.clock, self.ids)
-        self.cloud = CloudEndpointService(store)
-        self.miniprogram = MiniProgramService(store, self.clock, self.ids)
+        self.merchants = MerchantService(uow, self.clock, self.ids)
+        self.cloud = CloudEndpointService(uow)
+        self.miniprogram = MiniProgramService(uow, self.clock, self.ids)
         self.notifications = NotificationService(
-            store,
+            uow,
             self.clock,
             self.ids,
             self.merchants,
@@ -61,30 +60,30 @@ class Domain:
             on_notification,
             refund_renderers=refund_renderers,
         )
-        self.orders = OrderService(store, self.clock, self.ids, self.merchants, self._on_paid)
+        self.orders = OrderService(uow, self.clock, self.ids, self.merchants, self._on_paid)
         self.refunds = RefundService(
-            store, self.clock, self.ids, self.notifications.enqueue_refund, refund_delay_seconds
+            uow, self.clock, self.ids, self.notifications.enqueue_refund, refund_delay_seconds
         )
         # A query after the refund delay sees the refund done and the order in REFUND.
         self.orders.before_read = self.refunds.settle_if_due
         self.combines = CombineService(
-            store, self.clock, self.ids, self.merchants, self.orders, self.notifications.enqueue_combine
+            uow, self.clock, self.ids, self.merchants, self.orders, self.notifications.enqueue_combine
         )
-        with store.transaction() as conn:
-            offset = StateRepo(conn).get(CLOCK_OFFSET_KEY)
+        with uow() as work:
+            offset = work.state.get(CLOCK_OFFSET_KEY)
         if offset is not None:
             self.clock.set_offset(float(offset))
 
-    def _on_paid(self, conn: Connection, order: Order) -> None:
-        self.notifications.enqueue_payment(conn, order)
+    def _on_paid(self, uow: UnitOfWork, order: Order) -> None:
+        self.notifications.enqueue_payment(uow, order)
 
     def advance_clock(self, seconds: float) -> float:
         """Move the business clock forward (never back: WeChat's time does not rewind). The stored
         offset is read and written in one transaction, so concurrent advances add up."""
         if seconds < 0:
             raise DomainError(ErrorCode.PARAM_ERROR, "advance_seconds must not be negative")
-        with self.store.transaction() as conn:
-            state = StateRepo(conn)
+        with self.uow() as uow:
+            state = uow.state
             stored = state.get(CLOCK_OFFSET_KEY, lock=True)
             offset = (float(stored) if stored is not None else 0.0) + seconds
             state.set(CLOCK_OFFSET_KEY, repr(offset))
@@ -93,8 +92,8 @@ class Domain:
 
     def reset(self) -> None:
         """Forget every order and notification and put the clock back; merchants and keys stay."""
-        with self.store.transaction() as conn:
-            reset_business_data(conn)
+        with self.uow() as uow:
+            uow.forget_business_data()
         self.clock.set_offset(0.0)
 
     def request_payment(
@@ -117,14 +116,13 @@ class Domain:
         if not package.startswith("prepay_id="):
             raise DomainError(ErrorCode.PARAM_ERROR, "package must be prepay_id=...", field="package")
         prepay_id = package.removeprefix("prepay_id=")
-        combine = self.combines.by_prepay_id(prepay_id)
-        if combine is not None:
-            appids, signer = {combine.combine_appid}, combine.combine_mchid
+        payable = self.payable_by_prepay_id(prepay_id)
+        if isinstance(payable, CombineOrder):
+            appids, signer = {payable.combine_appid}, payable.combine_mchid
         else:
-            order = self.orders.by_prepay_id(prepay_id)
             # A partner order placed with sub_appid is paid inside that app: appId may be either.
-            appids = {order.appid, *([order.sub_appid] if order.sub_appid else [])}
-            signer = order.notify_mchid
+            appids = {payable.appid, *([payable.sub_appid] if payable.sub_appid else [])}
+            signer = payable.notify_mchid
         if app_id not in appids:
             raise DomainError(ErrorCode.APPID_MCHID_NOT_MATCH, "appId与下单时的appid不一致", field="appId")
         merchant = self.merchants.get(signer)
@@ -145,6 +143,54 @@ class Domain:
                 raise DomainError(ErrorCode.PARAM_ERROR, "signType must be RSA, MD5 or HMAC-SHA256")
         except CryptoError as exc:
             raise DomainError(ErrorCode.SIGN_ERROR, f"paySign校验失败: {exc}", field="paySign") from exc
+        return self.pay_by_prepay_id(PaymentResult.SUCCESS, prepay_id, openid)
+
+    def payable_by_prepay_id(self, prepay_id: str) -> Order | CombineOrder:
+        """What a prepay_id pays: a combine order (all its sub-orders), or one order."""
+        combine = self.combines.by_prepay_id(prepay_id)
         if combine is not None:
-            return self.combines.pay(result=PaymentResult.SUCCESS, prepay_id=prepay_id, openid=openid)
-        return self.orders.pay(result=PaymentResult.SUCCESS, prepay_id=prepay_id, openid=openid)
+            return combine
+        return self.orders.by_prepay_id(prepay_id)
+
+    def pay_by_prepay_id(
+        self, result: PaymentResult, prepay_id: str, openid: str | None = None
+    ) -> Order | CombineOrder:
+        """The payer acts on what ``prepay_id`` pays (see :meth:`payable_by_prepay_id`)."""
+        if self.combines.by_prepay_id(prepay_id) is not None:
+            return self.combines.pay(result=result, prepay_id=prepay_id, openid=openid)
+        return self.orders.pay(result=result, prepay_id=prepay_id, openid=openid)
+
+    def find_refunds(
+        self,
+        mchid: str,
+        sp_mchid: str | None = None,
+        *,
+        refund_id: str | None = None,
+        out_refund_no: str | None = None,
+        transaction_id: str | None = None,
+        out_trade_no: str | None = None,
+    ) -> tuple[Order, list[Refund]]:
+        """A refund query: one refund (by ``refund_id``, else ``out_refund_no``) or every refund of one
+        order (by ``transaction_id``, else ``out_trade_no``), oldest first, with the order. ``mchid`` is
+        the sub-merchant for partner calls, with its provider ``sp_mchid``. No refund at all answers
+        RESOURCE_NOT_EXISTS; an unknown order ORDER_NOT_EXIST."""
+        if refund_id is None and out_refund_no is None and transaction_id is None and out_trade_no is None:
+            raise DomainError(
+                ErrorCode.PARAM_ERROR, "transaction_id、out_trade_no、out_refund_no、refund_id四选一"
+            )
+        if refund_id is not None or out_refund_no is not None:
+            found = (
+                self.refunds.by_refund_id(mchid, refund_id, sp_mchid)
+                if refund_id is not None
+                else self.refunds.get(mchid, out_refund_no or "", sp_mchid)
+            )
+            order = self.refunds.order_of(found.mchid, found.out_trade_no)
+            refunds = [found]
+        else:
+            order = self.orders.find(
+                mchid, out_trade_no=out_trade_no, transaction_id=transaction_id, sp_mchid=sp_mchid
+            )
+            refunds = self.refunds.for_orders([order.id]).get(order.id, [])
+        if order is None or not refunds:
+            raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "退款单不存在")
+        return order, refunds

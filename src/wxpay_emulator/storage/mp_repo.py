@@ -4,11 +4,11 @@ openids (``payer_openids``). No business rules here; see domain/miniprogram.py."
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, insert, or_, select, update
 
+from wxpay_emulator.domain.models import AccessToken, App
 from wxpay_emulator.storage.db import insert_or
 from wxpay_emulator.storage.tables import (
     access_tokens,
@@ -18,24 +18,6 @@ from wxpay_emulator.storage.tables import (
     orders,
     payer_openids,
 )
-
-
-@dataclass(frozen=True)
-class App:
-    """A Mini Program (or any app with an appid): its AppSecret and its open-platform account."""
-
-    appid: str
-    secret: str
-    open_account: str | None
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    token: str
-    appid: str
-    kind: str  # "token" (/cgi-bin/token) or "stable" (/cgi-bin/stable_token)
-    created_at: dt.datetime
-    expires_at: dt.datetime
 
 
 class MiniProgramRepo:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from wxpay_emulator.domain.models import Notification, NotificationStatus
-from wxpay_emulator.storage.repositories import _notification
+from wxpay_emulator.storage.repositories import NotificationRepo, _notification
 from wxpay_emulator.storage.tables import notifications
 
 _PENDING = NotificationStatus.PENDING.value
@@ -34,9 +34,8 @@ def _skipping(prefixes: Sequence[str]) -> list[ColumnElement[bool]]:
     return [~_N.url.startswith(prefix, autoescape=True) for prefix in prefixes]
 
 
-class OutboxRepo:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+class OutboxRepo(NotificationRepo):
+    """The notification repository of a unit of work (storage/uow.py), with the lease."""
 
     def claim(
         self,
@@ -64,7 +63,7 @@ class OutboxRepo:
         rows.sort(key=lambda n: (n.next_attempt_at or n.created_at, n.id))
         return rows
 
-    def release(self, ids: Sequence[str], owner: str | None, until: dt.datetime | None) -> None:
+    def release(self, ids: Sequence[str], owner: str | None, until: dt.datetime | None = None) -> None:
         """Give ``owner``'s claims back (any claim when None): claimable again at ``until`` (real
         time), or at once. A claim another process took after this one ran out is left alone."""
         if ids:

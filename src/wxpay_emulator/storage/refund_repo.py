@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, insert, select, update
@@ -67,7 +67,7 @@ class RefundRepo:
         row = self.conn.execute(query).first()
         return None if row is None else _refund(row)
 
-    def add(self, values: dict[str, Any]) -> Refund:
+    def add(self, values: Mapping[str, Any]) -> Refund:
         extras = json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True)
         new_id = self.conn.execute(
             insert(refunds).values(**dict(values, extras=extras)).returning(refunds.c.id)

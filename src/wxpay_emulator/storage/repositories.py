@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from wxpay_emulator.domain.models import (
     DeliveryAttempt,
     KeyMode,
     Merchant,
+    NewOrder,
     Notification,
     NotificationStatus,
     Order,
@@ -158,9 +160,15 @@ class OrderRepo:
         self.conn = conn
         self._lock = conn.dialect.name == "postgresql"
 
-    def add(self, values: dict[str, Any]) -> Order:
-        extras = json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True)
-        return _order(self.conn.execute(_ORDER_INSERT, dict(values, extras=extras)).one())
+    def add(self, new: NewOrder) -> Order:
+        values = {f.name: getattr(new, f.name) for f in dataclasses.fields(new)}
+        values.update(
+            extras=json.dumps(new.extras, ensure_ascii=False, sort_keys=True),
+            state=new.state.value,
+            state_desc=new.state_desc,
+            updated_at=new.created_at,
+        )
+        return _order(self.conn.execute(_ORDER_INSERT, values).one())
 
     def _one(self, lookup: tuple[Select[Any], Select[Any]], lock: bool, **params: Any) -> Order | None:
         query = lookup[1] if lock and self._lock else lookup[0]
@@ -359,7 +367,7 @@ class CombineRepo:
         self.conn = conn
         self._lock = conn.dialect.name == "postgresql"
 
-    def add(self, values: dict[str, Any]) -> int:
+    def add(self, values: Mapping[str, Any]) -> int:
         values = dict(values, extras=json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True))
         order_id: int = self.conn.execute(
             insert(combine_orders).values(**values).returning(combine_orders.c.id)

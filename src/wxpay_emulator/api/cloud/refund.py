@@ -89,26 +89,14 @@ def _apply(domain: Domain, draft: RefundDraft) -> tuple[Order, Refund]:
 def _lookup(domain: Domain, q: HostingRefundQuery) -> tuple[Order, list[Refund]]:
     """The refunds asked about: one (by refund_id or out_refund_no) or all of one order, oldest first."""
     domain.merchants.sub_merchant(PROVIDER_MCHID, q.sub_mch_id)
-    order: Order | None
-    if q.refund_id is not None or q.out_refund_no is not None:
-        found = (
-            domain.refunds.by_refund_id(q.sub_mch_id, q.refund_id, PROVIDER_MCHID)
-            if q.refund_id is not None
-            else domain.refunds.get(q.sub_mch_id, q.out_refund_no or "", PROVIDER_MCHID)
-        )
-        order = domain.refunds.order_of(found.mchid, found.out_trade_no)
-        refunds = [found]
-    else:
-        order = domain.orders.find(
-            q.sub_mch_id,
-            out_trade_no=q.out_trade_no,
-            transaction_id=q.transaction_id,
-            sp_mchid=PROVIDER_MCHID,
-        )
-        refunds = domain.refunds.for_orders([order.id]).get(order.id, [])
-    if order is None or not refunds:
-        raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "退款单不存在")
-    return order, refunds
+    return domain.find_refunds(
+        q.sub_mch_id,
+        PROVIDER_MCHID,
+        refund_id=q.refund_id,
+        out_refund_no=q.out_refund_no,
+        transaction_id=q.transaction_id,
+        out_trade_no=q.out_trade_no,
+    )
 
 
 async def _handle(request: Request, operation: str) -> Response:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.domain.miniprogram import UNSET, User
-from wxpay_emulator.storage.mp_repo import App
+from wxpay_emulator.domain.models import App
 from wxpay_emulator.wire.v3 import reject_nul
 
 router = APIRouter(prefix="/emulator/v1")

@@ -96,7 +96,7 @@ def order_view(order: Order) -> dict[str, Any]:
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
     domain = domain_of(request)
-    return {"status": "ok", "now": rfc3339(domain.clock.now()), "store": domain.store.dialect}
+    return {"status": "ok", "now": rfc3339(domain.clock.now()), "store": domain.uow.dialect}
 
 
 @router.post("/payments")
@@ -114,13 +114,11 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
         )
         return render.combine_transaction(combine)
     if body.prepay_id is not None:
-        found = await call(request, domain.combines.by_prepay_id, body.prepay_id)
-        if found is not None:
-            combine = await call(
-                request, domain.combines.pay, result=body.result, prepay_id=body.prepay_id, openid=body.openid
-            )
-            return render.combine_transaction(combine)
-    elif body.mchid is None or body.out_trade_no is None:
+        paid = await call(request, domain.pay_by_prepay_id, body.result, body.prepay_id, body.openid)
+        if isinstance(paid, CombineOrder):
+            return render.combine_transaction(paid)
+        return render.any_transaction(paid)
+    if body.mchid is None or body.out_trade_no is None:
         raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
     order = await call(
         request,
@@ -128,7 +126,6 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
         result=body.result,
         mchid=body.mchid,
         out_trade_no=body.out_trade_no,
-        prepay_id=body.prepay_id,
         openid=body.openid,
     )
     return render.any_transaction(order)

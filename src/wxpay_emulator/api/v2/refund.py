@@ -121,33 +121,16 @@ def _queried(c: V2Call, request: Request) -> tuple[Order, list[Refund]]:
     mchid, sp_mchid = _party(c)
     if sp_mchid is not None:
         domain.merchants.sub_merchant(sp_mchid, mchid)
-    out_refund_no, refund_id = c.get("out_refund_no"), c.get("refund_id")
+    keys = {k: c.get(k) for k in ("refund_id", "out_refund_no", "transaction_id", "out_trade_no")}
+    if all(v is None for v in keys.values()):
+        raise V2Error("LACK_PARAMS", "缺少参数: transaction_id、out_trade_no、out_refund_no、refund_id四选一")
     try:
-        if refund_id is not None or out_refund_no is not None:
-            found = (
-                domain.refunds.by_refund_id(mchid, refund_id, sp_mchid)
-                if refund_id is not None
-                else domain.refunds.get(mchid, out_refund_no or "", sp_mchid)
-            )
-            order = domain.refunds.order_of(found.mchid, found.out_trade_no)
-            refunds = [found]
-        elif c.get("transaction_id") is not None or c.get("out_trade_no") is not None:
-            order = domain.orders.find(
-                mchid,
-                transaction_id=c.get("transaction_id"),
-                out_trade_no=c.get("out_trade_no"),
-                sp_mchid=sp_mchid,
-            )
-            refunds = domain.refunds.for_orders([order.id])[order.id]
-        else:
-            raise V2Error(
-                "LACK_PARAMS", "缺少参数: transaction_id、out_trade_no、out_refund_no、refund_id四选一"
-            )
+        order, refunds = domain.find_refunds(mchid, sp_mchid, **keys)
     except DomainError as exc:
         if exc.code in (ErrorCode.RESOURCE_NOT_EXISTS, ErrorCode.ORDER_NOT_EXIST):
             raise V2Error("REFUNDNOTEXIST", "退款订单查询失败: 没有找到退款单") from exc
         raise
-    if order is None or not refunds or render.is_sandbox(order) != c.sandbox:
+    if render.is_sandbox(order) != c.sandbox:
         raise V2Error("REFUNDNOTEXIST", "退款订单查询失败: 没有找到退款单")
     return order, refunds
 

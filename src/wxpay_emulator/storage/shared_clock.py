@@ -1,4 +1,4 @@
-"""The business clock shared by every process on one store.
+"""The business clock shared by every process on one store (app.py gives it to the domain).
 
 Its offset lives in the store (``POST /emulator/v1/clock`` writes it). A request reads it once, with
 the request's snapshot (storage/shared_state.py), so an advance through any process is seen by the
