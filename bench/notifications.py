@@ -65,7 +65,7 @@ class ReceiverProcess:
         cmd += ["--seconds", str(DEADLINE), "--hang", ",".join(map(str, hang_ports))]
         self.proc = subprocess.Popen(cmd)
         self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(200):
+        for _ in range(600):  # a loaded machine can take a while to start an interpreter
             try:
                 httpx.get(self.url + "/count", timeout=1, trust_env=False)
                 return
