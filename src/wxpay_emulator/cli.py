@@ -30,6 +30,14 @@ DatabaseUrl = Annotated[
     ),
 ]
 Url = Annotated[str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="WXPAY_EMULATOR_CONTROL_TOKEN",
+        help="the control token of an emulator bound to a non-loopback address",
+    ),
+]
 DEFAULT_URL = "http://127.0.0.1:8600"
 
 
@@ -85,9 +93,9 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
-    import uvicorn
-
-    from wxpay_emulator.app import create_app
+    from wxpay_emulator import serving
+    from wxpay_emulator.api.control_token import control_token
+    from wxpay_emulator.app import create_app, store_trust
     from wxpay_emulator.material import wechatpayv3_snippet
 
     settings = _settings(
@@ -108,31 +116,45 @@ def serve(
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
-    options: dict[str, Any] = {}
+    if workers > 1:
+        # Each worker builds its own app (and dispatcher) from the environment: one emulator over one
+        # store, every delivery claimed by exactly one of them (docs/scale-out.md). The control token
+        # is made once, here, so that every worker requires the same one.
+        token = control_token(settings)
+        if token is not None and not settings.control_token:
+            settings = settings.model_copy(update={"control_token": token})
+            given = "generated for this run"
+        else:
+            given = "WXPAY_EMULATOR_CONTROL_TOKEN"
+        for name, value in settings.model_dump(exclude_none=True).items():
+            os.environ[f"WXPAY_EMULATOR_{name.upper()}"] = str(value)
+    else:
+        app = create_app(settings)
+        token = app.state.control_token
+        given = "WXPAY_EMULATOR_CONTROL_TOKEN" if settings.control_token else "generated for this run"
+    if token is not None:
+        console.print(
+            f"control token ({given}): {token}\n"
+            "  the control plane and pages require it: Authorization: Bearer <token>, "
+            f"or open {base_url}/?token=<token> once in a browser",
+            markup=False,
+            highlight=False,
+        )
+    tls_options = None
     if settings.tls:
         from wxpay_emulator.tls import uvicorn_options
 
-        options = uvicorn_options(settings.data_dir, merchants)
+        tls_options = uvicorn_options(settings.data_dir)
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
     if workers > 1:
-        # Each worker builds its own app (and dispatcher) from the environment: one emulator over one
-        # store, every delivery claimed by exactly one of them (docs/scale-out.md).
-        for name, value in settings.model_dump(exclude_none=True).items():
-            os.environ[f"WXPAY_EMULATOR_{name.upper()}"] = str(value)
         console.print(f"{workers} worker processes")
-        uvicorn.run(
-            "wxpay_emulator.app:create_app_from_env",
-            factory=True,
-            workers=workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            **options,
+        trust_of = "wxpay_emulator.app:store_trust" if settings.tls else None
+        serving.run_workers(
+            "wxpay_emulator.app:create_app_from_env", settings, workers, tls_options, trust_of
         )
         return
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **options)
+    serving.run(app, settings, tls_options, store_trust(app) if settings.tls else None)
 
 
 @merchant_app.command("create")
@@ -193,9 +215,12 @@ def merchant_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
     console.print(table)
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
+def _call(method: str, url: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.request(method, url.rstrip("/") + path, timeout=10, trust_env=False, **kwargs)
+        response = httpx.request(
+            method, url.rstrip("/") + path, timeout=10, trust_env=False, headers=headers, **kwargs
+        )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the emulator at {url}: {exc}[/red]")
         raise typer.Exit(2) from exc
@@ -218,13 +243,16 @@ def pay(
         bool, typer.Option("--combine", help="OUT_TRADE_NO is a combine_out_trade_no")
     ] = False,
     url: Url = DEFAULT_URL,
+    token: Token = None,
 ) -> None:
     """Play the WeChat user: pay (or fail to pay) an order, or a combine order, of a running emulator."""
     if mchid is None:
-        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+        mchid = _call("GET", url, "/emulator/v1/merchants", token)["data"][0]["mchid"]
     keys = ("combine_mchid", "combine_out_trade_no") if combine else ("mchid", "out_trade_no")
     body = {keys[0]: mchid, keys[1]: out_trade_no, "result": result.upper(), "openid": openid}
-    data = _call("POST", url, "/emulator/v1/payments", json={k: v for k, v in body.items() if v is not None})
+    data = _call(
+        "POST", url, "/emulator/v1/payments", token, json={k: v for k, v in body.items() if v is not None}
+    )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 
@@ -232,9 +260,10 @@ def pay(
 def orders(
     mchid: Annotated[str | None, typer.Option()] = None,
     url: Url = DEFAULT_URL,
+    token: Token = None,
 ) -> None:
     """The orders of a running emulator, newest first."""
-    data = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)["data"]
+    data = _call("GET", url, "/emulator/v1/orders", token, params={"mchid": mchid} if mchid else None)["data"]
     table = Table(
         "mchid", "out_trade_no", "type", "total", "trade_state", "transaction_id", "refunds", "created"
     )
@@ -267,10 +296,11 @@ def refund(
     out_refund_no: Annotated[str | None, typer.Option("--out-refund-no", help="default: a new one")] = None,
     reason: Annotated[str | None, typer.Option()] = None,
     url: Url = DEFAULT_URL,
+    token: Token = None,
 ) -> None:
     """Refund (part of) a paid order of a running emulator, as its merchant would."""
     if mchid is None:
-        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+        mchid = _call("GET", url, "/emulator/v1/merchants", token)["data"][0]["mchid"]
     body = {
         "mchid": mchid,
         "out_trade_no": out_trade_no,
@@ -278,7 +308,9 @@ def refund(
         "out_refund_no": out_refund_no,
         "reason": reason,
     }
-    data = _call("POST", url, "/emulator/v1/refunds", json={k: v for k, v in body.items() if v is not None})
+    data = _call(
+        "POST", url, "/emulator/v1/refunds", token, json={k: v for k, v in body.items() if v is not None}
+    )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 

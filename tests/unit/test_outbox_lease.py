@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from wxpay_emulator.api.v3.faults import Faults
+from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.app import build_domain
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import (
@@ -111,7 +111,8 @@ def test_the_clock_and_faults_are_shared_through_the_store(
 ) -> None:
     domain.advance_clock(120)
     assert second.clock.offset_seconds == pytest.approx(120)
-    a, b = Faults(store), Faults(second_store)
+    codes = {"pay.query": ["SYSTEM_ERROR"], "v2.orderquery": ["SYSTEMERROR"]}
+    a, b = Faults(codes, store), Faults(codes, second_store)
     a.arm("pay.query", "SYSTEM_ERROR", 2)
     assert b.pending() == {"pay.query": ["SYSTEM_ERROR", "SYSTEM_ERROR"]}
     assert b.pop("pay.query") is not None and a.pop("pay.query") is not None

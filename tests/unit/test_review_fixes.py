@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from wxpay_emulator.api.v3.wire import DirectPrepayRequest
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import (
     CombineDraft,
@@ -24,7 +25,6 @@ from wxpay_emulator.domain.models import (
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.notify.dispatcher import Dispatcher
 from wxpay_emulator.storage.db import Store, after_commit
-from wxpay_emulator.wire.v3 import DirectPrepayRequest
 
 
 def body(notify_url: str) -> dict[str, object]:

@@ -6,8 +6,9 @@ process that dies mid-delivery loses its claim when the lease runs out (the row 
 with the same id). Each delivery is its own task: at most ``max_in_flight`` at once, and at most
 ``per_endpoint`` to one endpoint (scheme://host:port of the URL), so merchants whose endpoints hang
 hold only their own slots and never delay another merchant's notifications. A pass that filled its
-batch starts the next one at once; otherwise the loop sleeps until a notification is written, a slot
-frees, the next row falls due, or ``dispatcher_poll_seconds`` (other processes' writes) passes.
+batch starts the next one at once; otherwise the loop sleeps until its doorbell rings (a notification
+is written in this process, the clock moves, a slot frees), the next row falls due, or
+``dispatcher_poll_seconds`` (other processes' writes) passes.
 
 What acknowledges depends on the family (protocols.py: 200/204 for APIv3, the SUCCESS XML for APIv2,
 ``errcode: 0`` for cloud callbacks); anything else, a timeout (5 s) or a refused connection is a
@@ -55,12 +56,29 @@ def endpoint_of(url: str) -> str:
     return url
 
 
+class Doorbell:
+    """What the domain rings when it writes a notification row, made before the domain so that the
+    dispatcher (made after it, from it) needs no patching: create_app passes ``ring`` to the domain
+    and the doorbell to the dispatcher. It is the dispatcher's one wake-up: the dispatcher rings it
+    itself when a slot frees."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def ring(self) -> None:
+        """Thread-safe: called from the threadpool when a notification row is written."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.event.set)
+
+
 class Dispatcher:
     def __init__(
         self,
         domain: Domain,
         timeout_seconds: float,
         poll_seconds: float,
+        doorbell: Doorbell | None = None,
         *,
         max_in_flight: int = MAX_IN_FLIGHT,
         per_endpoint: int = PER_ENDPOINT,
@@ -79,9 +97,8 @@ class Dispatcher:
         # lease covers that, so no other process takes a row this one still means to deliver.
         waits = self.held_per_endpoint // self.per_endpoint + 1
         self.lease_seconds = timeout_seconds * waits + 10.0
-        self._wake = asyncio.Event()
+        self.doorbell = doorbell or Doorbell()
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, deque[Notification]] = {}  # per endpoint, claimed, not yet started
         self._in_flight: Counter[str] = Counter()
@@ -92,15 +109,14 @@ class Dispatcher:
         self._merchants: dict[str, tuple[float, Merchant]] = {}
 
     def wake(self) -> None:
-        """Thread-safe: called from the threadpool when a notification row is written."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        """Thread-safe: deliver what is due now (the clock moved, a row was written)."""
+        self.doorbell.ring()
 
     def waker(self) -> Callable[[], None]:
         return self.wake
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self.doorbell.loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="wxpay-emulator-dispatcher")
 
     async def stop(self) -> None:
@@ -120,7 +136,7 @@ class Dispatcher:
             recorder = asyncio.create_task(self._record_loop(), name="wxpay-emulator-recorder")
             try:
                 while True:
-                    self._wake.clear()  # before the pass: a write during it wakes the next one
+                    self.doorbell.event.clear()  # before the pass: a write during it wakes the next one
                     try:
                         delay = await self._pass(client)
                     except Exception:  # the loop must survive a bad row or a database hiccup
@@ -128,7 +144,7 @@ class Dispatcher:
                         delay = self.poll
                     if delay > 0:
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                            await asyncio.wait_for(self.doorbell.event.wait(), timeout=delay)
             finally:
                 await self._shutdown(recorder)
 
@@ -154,7 +170,7 @@ class Dispatcher:
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """One pass, waited out: claim what is due, deliver it, record every attempt. Returns the
         number of rows claimed (for tests and tools; the running loop does not wait like this)."""
-        self._loop = asyncio.get_running_loop()
+        self.doorbell.loop = asyncio.get_running_loop()
         claimed = await self._claim_and_start(client)
         while self._tasks or any(self._waiting.values()):
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -235,7 +251,7 @@ class Dispatcher:
                 del self._held[endpoint]
             self._start_waiting(client, endpoint)
             if self._starved or self._held.get(endpoint, 0) == self.held_per_endpoint // 2:
-                self._wake.set()
+                self.doorbell.event.set()
 
     async def _record_loop(self) -> None:
         """Record finished attempts in batches: whatever finished while the last batch was written."""

@@ -124,7 +124,7 @@ notifications = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
-    # The lease of the process delivering it (migration 0005): who, and until when (real time).
+    # The lease of the process delivering it (migration 0006_i11_scale): who, and until when (real time).
     Column("claimed_by", String(64)),
     Column("lease_until", UTCDateTime),
     Index("ix_notifications_due", "status", "next_attempt_at"),
@@ -230,7 +230,7 @@ cloud_endpoints = Table(
     Column("url", String(256), nullable=False),
 )
 
-# Faults armed through the control plane (migration 0005): taken oldest first, by any process.
+# Faults armed through the control plane (migration 0006_i11_scale): taken oldest first, by any process.
 faults = Table(
     "faults",
     metadata,

@@ -3,10 +3,10 @@
 ``claimed_by`` / ``lease_until`` let several processes share one outbox: a process claims due rows with
 one statement, delivers them, and clears its claim when it records the attempt; a process that dies
 mid-delivery loses its claim when the lease runs out (notify/dispatcher.py). Faults armed through the
-control plane live in ``faults`` so every process sees them at once (api/v3/faults.py).
+control plane live in ``faults`` so every process sees them at once (api/faults.py).
 
-Revision ID: 0005_i11_scale
-Revises: 0004
+Revision ID: 0006_i11_scale
+Revises: 0005_i10_serials
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 from wxpay_emulator.storage.types import UTCDateTime
 
-revision = "0005_i11_scale"
-down_revision = "0004"
+revision = "0006_i11_scale"
+down_revision = "0005_i10_serials"
 
 
 def upgrade() -> None:

@@ -1,0 +1,230 @@
+"""How ``serve`` runs uvicorn: timeouts for idle and slow connections, a readable log when file
+descriptors run out, and (``--tls``) client-certificate trust read from the store at each handshake.
+
+- **Idle connections.** A connection that has sent nothing, or only part of a request head (request
+  line and headers), for ``HEAD_TIMEOUT_SECONDS`` is closed: uvicorn has no header timeout of its own
+  (a client trickling header bytes, "slowloris", would hold a socket forever), so
+  :class:`HardenedH11Protocol` adds one. Between requests uvicorn's keep-alive timeout
+  (``KEEP_ALIVE_SECONDS``) applies. A stalled body is refused by api/limits.py.
+- **Head size.** h11 refuses a request head larger than ``MAX_HEAD_BYTES`` (HTTP 400).
+- **Running out of descriptors.** When ``accept()`` fails with EMFILE/ENFILE, asyncio logs the error
+  with a traceback every time it retries; :class:`RateLimitedResourceErrors` lets one line through per
+  ``RESOURCE_LOG_INTERVAL`` seconds, with the count of those it held back.
+- The protocol is always uvicorn's h11 one on the asyncio loop, whatever optional packages
+  (httptools, uvloop) are installed, so these limits always apply.
+- **Several workers** (``serve --workers N``, :func:`run_workers`): uvicorn's supervisor binds one
+  socket and spawns N processes; each loads a :class:`WorkerConfig`, which builds the app in that
+  process and applies every protection above (and the TLS trust) there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from wxpay_emulator.config import Settings
+
+HEAD_TIMEOUT_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5
+MAX_HEAD_BYTES = 16 * 1024
+RESOURCE_LOG_INTERVAL = 10.0
+
+log = logging.getLogger("wxpay_emulator")
+
+
+class HardenedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request head: from the connection's opening,
+    and again from the end of each response, the next request head must be complete within
+    ``HEAD_TIMEOUT_SECONDS``, or the connection is closed. A request being served is never cut."""
+
+    head_timeout: float = HEAD_TIMEOUT_SECONDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        self._disarm_head_deadline()
+        self._head_deadline = self.loop.call_later(self.head_timeout, self._head_deadline_passed)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_deadline_passed(self) -> None:
+        self._head_deadline = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being served: its body has its own timeout (api/limits.py)
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class RateLimitedResourceErrors(logging.Filter):
+    """Let through one "out of file descriptors" error per ``interval`` seconds, without its
+    traceback, saying how many were held back since the last one; every other record passes."""
+
+    def __init__(
+        self, interval: float = RESOURCE_LOG_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._last: float | None = None
+        self._held_back = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        resource = isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)
+        if not resource and "out of system resource" not in record.getMessage():
+            return True
+        now = self.clock()
+        if self._last is not None and now - self._last < self.interval:
+            self._held_back += 1
+            return False
+        first_line = record.getMessage().splitlines()[0] if record.getMessage() else "accept() failed"
+        note = ""
+        if self._held_back and self._last is not None:
+            note = f" ({self._held_back} more like it in the last {now - self._last:.0f} s)"
+        record.msg = f"{first_line}: {exc}{note}" if exc else f"{first_line}{note}"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        self._last, self._held_back = now, 0
+        return True
+
+
+def install_log_filters() -> RateLimitedResourceErrors:
+    limiter = RateLimitedResourceErrors()
+    for name in ("asyncio", "uvicorn.error"):
+        logging.getLogger(name).addFilter(limiter)
+    return limiter
+
+
+def timed_protocol(protocol: type[HardenedH11Protocol], head_timeout: float) -> type[HardenedH11Protocol]:
+    return type(protocol.__name__, (protocol,), {"head_timeout": head_timeout})
+
+
+def uvicorn_config_options(
+    protocol: type[HardenedH11Protocol] = HardenedH11Protocol,
+    head_timeout: float = HEAD_TIMEOUT_SECONDS,
+    keep_alive: int = KEEP_ALIVE_SECONDS,
+) -> dict[str, Any]:
+    """The keyword arguments of ``uvicorn.Config`` that harden every server (TLS or not)."""
+    return {
+        "http": timed_protocol(protocol, head_timeout),
+        "loop": "asyncio",
+        "timeout_keep_alive": keep_alive,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+    }
+
+
+def run(
+    app: Any,
+    settings: Settings,
+    tls_options: dict[str, Any] | None = None,
+    trust: Any | None = None,
+) -> None:
+    """Serve ``app`` until interrupted. ``trust`` (tls.StoreTrust) is installed on the TLS context."""
+    import uvicorn
+
+    install_log_filters()
+    tls_options = dict(tls_options or {})
+    protocol = tls_options.pop("http", HardenedH11Protocol)
+    options = {
+        **uvicorn_config_options(protocol, settings.head_timeout_seconds, settings.keep_alive_seconds),
+        **tls_options,
+    }
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", **options)
+    config.load()
+    if trust is not None and config.ssl is not None:
+        trust.install(config.ssl)
+    uvicorn.Server(config).run()
+
+
+class WorkerConfig(Config):
+    """The configuration each worker of ``serve --workers N`` loads. uvicorn's supervisor pickles it
+    into every spawned process, so it holds only import strings and plain values: ``factory`` builds
+    the app in the worker, ``http`` is the base protocol (the subclass carrying ``head_timeout`` is
+    made in the worker, as a class made at run time does not pickle), and ``trust_of`` (TLS) builds
+    the store's client-certificate trust from the worker's app."""
+
+    def __init__(self, factory: str, *, head_timeout: float, trust_of: str | None, **kwargs: Any) -> None:
+        super().__init__(factory, factory=True, **kwargs)
+        self.head_timeout = head_timeout
+        self.trust_of = trust_of
+
+    def load(self) -> None:
+        from uvicorn.importer import import_from_string
+
+        install_log_filters()  # this process's loggers
+        if isinstance(self.http, type) and issubclass(self.http, HardenedH11Protocol):
+            self.http = timed_protocol(self.http, self.head_timeout)
+        app = import_from_string(self.app)()
+        self.app, self.factory = app, False
+        super().load()
+        if self.trust_of is not None and self.ssl is not None:
+            import_from_string(self.trust_of)(app).install(self.ssl)
+
+
+def run_workers(
+    factory: str,
+    settings: Settings,
+    workers: int,
+    tls_options: dict[str, Any] | None = None,
+    trust_of: str | None = None,
+) -> None:
+    """Serve with ``workers`` processes behind one socket until interrupted. ``factory``: import string
+    of a function of no arguments returning the app (settings from the environment); ``trust_of``:
+    import string of a function of that app returning its tls.StoreTrust."""
+    from uvicorn.supervisors import Multiprocess
+
+    install_log_filters()
+    tls_options = dict(tls_options or {})
+    protocol = tls_options.pop("http", HardenedH11Protocol)
+    options = {
+        **uvicorn_config_options(protocol, settings.head_timeout_seconds, settings.keep_alive_seconds),
+        **tls_options,
+        "http": protocol,  # made timed in each worker (WorkerConfig.load)
+    }
+    config = WorkerConfig(
+        factory,
+        head_timeout=settings.head_timeout_seconds,
+        trust_of=trust_of,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        workers=workers,
+        **options,
+    )
+    sock = config.bind_socket()
+    try:
+        if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn before the Process rework
+            import uvicorn
+
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()  # type: ignore[call-arg]
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
