@@ -12,12 +12,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wxpay_emulator.audit.cli import audit_app
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
 
 app = typer.Typer(help="A local, stateful, signature-exact WeChat Pay emulator.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants and their keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
+app.add_typer(audit_app, name="audit")
 console = Console(soft_wrap=True)
 
 DataDir = Annotated[

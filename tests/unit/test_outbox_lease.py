@@ -112,7 +112,7 @@ def test_the_clock_and_faults_are_shared_through_the_store(
     domain.advance_clock(120)
     assert second.clock.offset_seconds == pytest.approx(120)
     codes = {"pay.query": ["SYSTEM_ERROR"], "v2.orderquery": ["SYSTEMERROR"]}
-    a, b = Faults(codes, store), Faults(codes, second_store)
+    a, b = Faults(codes, store=store), Faults(codes, store=second_store)
     a.arm("pay.query", "SYSTEM_ERROR", 2)
     assert b.pending() == {"pay.query": ["SYSTEM_ERROR", "SYSTEM_ERROR"]}
     assert b.pop("pay.query") is not None and a.pop("pay.query") is not None
@@ -120,6 +120,14 @@ def test_the_clock_and_faults_are_shared_through_the_store(
     b.arm("v2.orderquery", "SYSTEMERROR", 1)
     a.clear()
     assert b.pending() == {}
+    # Response tampering is shared too, and never taken as a fault (nor a fault as a tamper).
+    tampers = {"pay.query": ["signature", "timestamp"]}
+    a, b = Faults(codes, tampers, store=store), Faults(codes, tampers, store=second_store)
+    a.arm_tamper("pay.query", "timestamp", 1)
+    a.arm("pay.query", "SYSTEM_ERROR", 1)
+    assert b.pending() == {"pay.query": ["SYSTEM_ERROR", "tamper:timestamp"]}
+    assert b.take_tamper("pay.query") == "timestamp" and a.take_tamper("pay.query") is None
+    assert a.pop("pay.query") is not None and b.pending() == {}
 
 
 def test_pages_are_stable_while_rows_are_added(domain: Domain, merchant: Merchant) -> None:

@@ -54,6 +54,16 @@ class OrderRepository(Protocol):
     def recent(
         self, mchid: str | None = None, limit: int = 200, before: int | None = None
     ) -> list[Order]: ...
+    def search(
+        self,
+        *,
+        mchid: str | None = None,
+        state: str | None = None,
+        family: str | None = None,
+        number: str | None = None,
+        limit: int = 200,
+    ) -> list[Order]: ...
+    def families(self) -> list[str]: ...
 
 
 class CombineRepository(Protocol):
@@ -89,6 +99,7 @@ class NotificationRepository(Protocol):
     def recent(
         self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None
     ) -> list[Notification]: ...
+    def for_order(self, order_id: int) -> list[Notification]: ...
     def due(self, now: dt.datetime, limit: int) -> list[Notification]: ...
     # The outbox lease (several processes on one store; storage/outbox_repo.py).
     def claim(

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, not_, select
 
 from wxpay_emulator.storage.tables import faults
+
+TAMPER_PREFIX = "tamper:"
+
+
+def _of(operation: str, tamper: bool) -> ColumnElement[bool]:
+    is_tamper = faults.c.code.startswith(TAMPER_PREFIX, autoescape=True)
+    return and_(faults.c.operation == operation, is_tamper if tamper else not_(is_tamper))
 
 
 class FaultRepo:
@@ -21,15 +28,16 @@ class FaultRepo:
         query = select(faults.c.operation, faults.c.code).order_by(faults.c.id)
         return [(r.operation, r.code) for r in self.conn.execute(query)]
 
-    def armed(self, operation: str) -> bool:
-        query = select(faults.c.id).where(faults.c.operation == operation).limit(1)
+    def armed(self, operation: str, *, tamper: bool = False) -> bool:
+        query = select(faults.c.id).where(_of(operation, tamper)).limit(1)
         return self.conn.execute(query).first() is not None
 
-    def take(self, operation: str) -> tuple[str, str] | None:
-        """Remove and return (code, message) of the oldest fault armed for ``operation``. Two
-        processes never take the same row: PostgreSQL skips rows another transaction holds, SQLite
-        serialises the whole transaction (BEGIN IMMEDIATE)."""
-        query = select(faults).where(faults.c.operation == operation).order_by(faults.c.id).limit(1)
+    def take(self, operation: str, *, tamper: bool = False) -> tuple[str, str] | None:
+        """Remove and return (code, message) of the oldest fault (or, with ``tamper``, response
+        tampering: code ``tamper:<kind>``) armed for ``operation``. Two processes never take the same
+        row: PostgreSQL skips rows another transaction holds, SQLite serialises the whole transaction
+        (BEGIN IMMEDIATE)."""
+        query = select(faults).where(_of(operation, tamper)).order_by(faults.c.id).limit(1)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = self.conn.execute(query).first()

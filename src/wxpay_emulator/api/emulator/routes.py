@@ -55,8 +55,11 @@ class RequestPaymentBody(_Body):
 
 
 class FaultBody(_Body):
+    """An error ``code`` to answer, or (APIv3) a ``tamper`` of the answer's Wechatpay-* headers."""
+
     operation: str
-    code: str
+    code: str | None = None
+    tamper: Literal["signature", "serial", "timestamp"] | None = None
     count: int = Field(default=1, ge=1, le=1000)
     message: str | None = Field(default=None, max_length=256)
 
@@ -272,8 +275,14 @@ async def create_merchant(body: MerchantBody, request: Request) -> dict[str, Any
 @router.post("/faults", status_code=201)
 async def arm_fault(body: FaultBody, request: Request) -> dict[str, Any]:
     faults: Faults = request.app.state.faults
+    if (body.code is None) == (body.tamper is None):
+        raise DomainError(ErrorCode.PARAM_ERROR, "give either code or tamper")
     try:
-        faults.arm(body.operation, body.code, body.count, body.message)
+        if body.tamper is not None:
+            faults.arm_tamper(body.operation, body.tamper, body.count)
+        else:
+            assert body.code is not None
+            faults.arm(body.operation, body.code, body.count, body.message)
     except ValueError as exc:
         raise DomainError(ErrorCode.PARAM_ERROR, str(exc)) from exc
     return {"pending": faults.pending()}
