@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +25,7 @@ from wxpay_emulator.api.journal_middleware import JournalMiddleware
 from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.shapes import Shapes
+from wxpay_emulator.api.shared_state import SharedStateSnapshot
 from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import audit_page as dashboard_audit
@@ -41,7 +44,12 @@ from wxpay_emulator.journal.service import Journal
 from wxpay_emulator.notify.dispatcher import Dispatcher, Doorbell
 from wxpay_emulator.registry import CONTROL_VIEWS, FAMILIES
 from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.shared_clock import SharedClock
+from wxpay_emulator.storage.startup import startup_lock
 from wxpay_emulator.storage.uow import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from wxpay_emulator.tls import StoreTrust
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -52,7 +60,8 @@ DEFAULT_APPID = "wxd678efh567hg6787"
 def open_store(settings: Settings) -> Store:
     prepare_data_dir(settings.data_dir, settings.resolved_database_url())  # 0700 / 0600 (filemodes.py)
     store = Store(settings.resolved_database_url())
-    migrate(store.engine)
+    with startup_lock(store.engine):  # processes starting together migrate one at a time
+        migrate(store.engine)
     return store
 
 
@@ -75,6 +84,8 @@ def build_domain(
         SqlUnitOfWorkFactory(store),
         payments,
         combine,
+        # Its offset read from the store: every process sees an advance at once (scale-out).
+        clock=SharedClock(store),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
         on_notification=on_notification,
@@ -88,7 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = open_store(settings)
     doorbell = Doorbell()
     domain = build_domain(store, settings, on_notification=doorbell.ring)
-    ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
+    with startup_lock(store.engine):  # processes starting together seed one at a time
+        ensure_cloud_provider(
+            domain, settings.data_dir
+        )  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
     dispatcher = Dispatcher(
         domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds, doorbell=doorbell
     )
@@ -140,8 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.events_url = "/emulator/v1/events"  # the dashboard's live updates (dashboard.js)
     app.state.shapes = shapes
     app.state.views = CONTROL_VIEWS
+    # Operations derived from the routes; armed faults in the store, so every process sees them.
     app.state.faults = Faults.from_routes(
-        (router.routes, spec.fault_codes, spec.tampers) for spec, router in routers
+        ((router.routes, spec.fault_codes, spec.tampers) for spec, router in routers), store
     )
 
     @app.exception_handler(DomainError)
@@ -171,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included, and
     # the journal records what ContainUnexpected answered (a refused control token included).
+    app.add_middleware(SharedStateSnapshot, store=store)  # innermost: refusals cost no read
     app.add_middleware(LimitBody, shapes=shapes)  # body size limits while reading (api/limits.py)
     app.add_middleware(RefuseNulInUrl, shapes=shapes)
     app.state.control_token = control_token(settings)
@@ -180,3 +196,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.journal:
         app.add_middleware(JournalMiddleware, shapes=shapes, journal=journal)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The application of one worker of ``serve --workers N``: its settings from WXPAY_EMULATOR_*."""
+    import os
+
+    from wxpay_emulator.serve_logs import configure_serve_logs, quiet_from_env
+
+    configure_serve_logs(quiet_from_env(os.environ.get("WXPAY_EMULATOR_QUIET")))
+    return create_app(Settings())
+
+
+def store_trust(app: FastAPI) -> StoreTrust:
+    """``--tls``: the client certificates ``app``'s store holds, trusted at each handshake."""
+    from wxpay_emulator.storage.merchant_certs import merchant_certificates
+    from wxpay_emulator.tls import StoreTrust
+
+    return StoreTrust(partial(merchant_certificates, app.state.store))

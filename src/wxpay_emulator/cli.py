@@ -4,11 +4,9 @@ cli_control.py. Every flag also reads an environment variable."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +18,7 @@ from rich.table import Table
 from wxpay_emulator.audit.cli import audit_app
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
+from wxpay_emulator.serve_logs import configure_serve_logs
 
 app = typer.Typer(help="A local, stateful, signature-exact WeChat Pay emulator.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants and their keys.", no_args_is_help=True)
@@ -128,15 +127,17 @@ def _settings(**given: Any) -> Settings:
 def _ensure_default_merchant(settings: Settings) -> list[Merchant]:
     from wxpay_emulator.app import DEFAULT_APPID, DEFAULT_MCHID, build_domain, open_store
     from wxpay_emulator.material import write_material
+    from wxpay_emulator.storage.startup import startup_lock
 
     store = open_store(settings)
     try:
         domain = build_domain(store, settings)
-        merchants = domain.merchants.list()
-        if not merchants:
-            merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
-        for m in merchants:
-            write_material(settings.data_dir, m)
+        with startup_lock(store.engine):  # processes starting together create it once
+            merchants = domain.merchants.list()
+            if not merchants:
+                merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
+            for m in merchants:
+                write_material(settings.data_dir, m)
         return merchants
     finally:
         store.dispose()
@@ -165,10 +166,21 @@ def serve(
             "--quiet", "-q", envvar="WXPAY_EMULATOR_QUIET", help="no line per request and per delivery"
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            envvar="WXPAY_EMULATOR_WORKERS",
+            help="processes serving one emulator (docs/scale-out.md)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
     from wxpay_emulator import server_file, serving
-    from wxpay_emulator.app import create_app
+    from wxpay_emulator.api.control_token import control_token
+    from wxpay_emulator.app import create_app, store_trust
     from wxpay_emulator.material import wechatpayv3_snippet
 
     settings = _settings(
@@ -204,29 +216,41 @@ def serve(
     else:
         console.print("One line per request and per delivery follows (--quiet silences them; ", end="")
         console.print("`wxpay-emulator tail` shows the same from another terminal).")
-    _configure_logs(quiet)
+    configure_serve_logs(quiet)
     settings = settings.model_copy(update={"port": bound_port})
-    app = create_app(settings)
-    if app.state.control_token is not None:
+    app = None
+    if workers > 1:
+        # Each worker builds its own app (and dispatcher) from the environment: one emulator over one
+        # store, every delivery claimed by exactly one of them (docs/scale-out.md). The control token
+        # is made once, here, so that every worker requires the same one.
+        token = control_token(settings)
+        if token is not None and not settings.control_token:
+            settings = settings.model_copy(update={"control_token": token})
+            given = "generated for this run"
+        else:
+            given = "WXPAY_EMULATOR_CONTROL_TOKEN"
+        for name, value in settings.model_dump(exclude_none=True).items():
+            os.environ[f"WXPAY_EMULATOR_{name.upper()}"] = str(value)
+        os.environ["WXPAY_EMULATOR_QUIET"] = "1" if quiet else "0"  # each worker's log lines (app.py)
+    else:
+        app = create_app(settings)
+        token = app.state.control_token
         given = "WXPAY_EMULATOR_CONTROL_TOKEN" if settings.control_token else "generated for this run"
+    if token is not None:
         console.print(
-            f"control token ({given}): {app.state.control_token}\n"
+            f"control token ({given}): {token}\n"
             "  the control plane and pages require it: Authorization: Bearer <token>, "
             f"or open {base_url}/?token=<token> once in a browser; "
             "local CLI commands read it from the data dir's server.json",
             markup=False,
             highlight=False,
         )
-    tls_options, trust = None, None
+    tls_options = None
     ca: Path | None = None
     if settings.tls:
-        from functools import partial
-
-        from wxpay_emulator.storage.merchant_certs import merchant_certificates
-        from wxpay_emulator.tls import StoreTrust, uvicorn_options
+        from wxpay_emulator.tls import uvicorn_options
 
         tls_options = uvicorn_options(settings.data_dir)
-        trust = StoreTrust(partial(merchant_certificates, app.state.store))
         ca = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {ca}; /secapi/ requires the merchant's apiclient_cert.pem")
     info = {
@@ -237,18 +261,27 @@ def serve(
         "tls": settings.tls,
         "ca": str(ca) if ca else None,
         "version": version(),
-        "token": app.state.control_token,
+        "token": token,
     }
     server_file.write(settings.data_dir, info)
     # uvicorn re-raises the SIGTERM it stopped for once it has shut down, with the handler it found
     # installed: make that an exit that runs the finally below (which removes server.json).
     signal.signal(signal.SIGTERM, _exit_on_signal)
-
-    def started(server: Any) -> None:
-        app.state.stopping = lambda: server.should_exit  # ends the event streams (api/emulator/journal.py)
-
     try:
-        serving.run(app, settings, tls_options, trust, sockets=[sock], on_server=started)
+        if app is None:
+            console.print(f"{workers} worker processes")
+            trust_of = "wxpay_emulator.app:store_trust" if settings.tls else None
+            serving.run_workers(
+                "wxpay_emulator.app:create_app_from_env", settings, workers, tls_options, trust_of, sock=sock
+            )
+        else:
+            served = app
+
+            def started(server: Any) -> None:
+                served.state.stopping = lambda: server.should_exit  # ends the event streams (journal.py)
+
+            trust = store_trust(app) if settings.tls else None
+            serving.run(app, settings, tls_options, trust, sockets=[sock], on_server=started)
     finally:
         server_file.remove(settings.data_dir, os.getpid())
         sock.close()
@@ -271,18 +304,6 @@ def _bind(host: str, port: int) -> socket.socket:
             highlight=False,
         )
         raise typer.Exit(1) from exc
-
-
-def _configure_logs(quiet: bool) -> None:
-    """serve's line per request (journal/writer.py) and per delivery attempt (notify/attempt_log.py)."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("wxpay_emulator.requests", "wxpay_emulator.deliveries"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.WARNING if quiet else logging.INFO)
-        logger.propagate = False
-        if not quiet:
-            logger.addHandler(handler)
 
 
 @merchant_app.command("create")

@@ -43,6 +43,7 @@ class Domain:
         refund_delay_seconds: float = 5.0,
     ) -> None:
         self.uow = uow
+        # app.py gives the clock every process on the store shares (storage/shared_state.py).
         self.clock = clock or Clock()
         self.ids = ids or Ids()
         self.merchants = MerchantService(uow, self.clock, self.ids)

@@ -4,6 +4,7 @@ notification id, URL, status or error, milliseconds, and the next retry (or deli
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 
@@ -16,21 +17,32 @@ from wxpay_emulator.journal.lines import delivery_parts, plain
 delivery_log = logging.getLogger("wxpay_emulator.deliveries")
 
 
-async def log_attempt(domain: Domain, n: Notification, attempt: DeliveryAttempt, acknowledged: bool) -> None:
-    """Log a recorded attempt; reads the notification back (only when the line is wanted)."""
+async def log_attempts(domain: Domain, results: Sequence[tuple[DeliveryAttempt, bool]]) -> None:
+    """Log recorded attempts, one line each; reads each notification back (only when lines are wanted)."""
+    if not results or not delivery_log.isEnabledFor(logging.INFO):
+        return
+    for attempt, acknowledged in results:
+        try:
+            await log_attempt(domain, attempt, acknowledged)
+        except Exception:  # a log line must never stop deliveries
+            delivery_log.debug("could not log the attempt on %s", attempt.notification_id, exc_info=True)
+
+
+async def log_attempt(domain: Domain, attempt: DeliveryAttempt, acknowledged: bool) -> None:
+    """Log one recorded attempt with its notification's state now (nothing when it was reset)."""
     if not delivery_log.isEnabledFor(logging.INFO):
         return
     try:
-        now = await run_in_threadpool(domain.notifications.get, n.id)
+        now: Notification = await run_in_threadpool(domain.notifications.get, attempt.notification_id)
     except DomainError:  # reset while in flight
-        now = n
+        return
     delivery_log.info(
         "%s",
         plain(
             delivery_parts(
                 {
-                    "notification_id": n.id,
-                    "url": n.url,
+                    "notification_id": now.id,
+                    "url": now.url,
                     "attempted_at": time_text(attempt.attempted_at),
                     "response_status": attempt.response_status,
                     "error": attempt.error,

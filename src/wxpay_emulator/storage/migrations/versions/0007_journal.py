@@ -1,7 +1,7 @@
 """The request journal.
 
-Revision ID: 0006_journal
-Revises: 0005_i10_serials
+Revision ID: 0007_journal
+Revises: 0006_i11_scale
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from wxpay_emulator.storage.types import UTCDateTime
 
-revision = "0006_journal"
-down_revision = "0005_i10_serials"
+revision = "0007_journal"
+down_revision = "0006_i11_scale"
 
 
 def upgrade() -> None:
