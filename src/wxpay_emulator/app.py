@@ -37,6 +37,7 @@ from wxpay_emulator.api.v3.errors import V3Error, body_of
 from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.api.v3.shape import SHAPE as V3_SHAPE
 from wxpay_emulator.config import Settings
+from wxpay_emulator.crypto.keys import KeySource
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.services import Domain
@@ -66,7 +67,9 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Domain:
+def build_domain(
+    store: Store, settings: Settings, ids: Ids | None = None, key_source: KeySource | None = None
+) -> Domain:
     ids = ids or Ids()
     return Domain(
         SqlUnitOfWorkFactory(store),
@@ -80,6 +83,7 @@ def build_domain(store: Store, settings: Settings, ids: Ids | None = None) -> Do
             **cloud_refund_renderers(ids),
         },
         refund_delay_seconds=settings.refund_delay_seconds,
+        key_source=key_source,
     )
 
 

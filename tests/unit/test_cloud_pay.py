@@ -171,6 +171,7 @@ def test_every_domain_code_answers_a_seed_code() -> None:
 # --- domain --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_provider_rules_and_callback_bodies(domain: Domain) -> None:
     provider = ensure_provider(domain.merchants)
     assert provider.mchid == PROVIDER_MCHID and ensure_provider(domain.merchants) == provider
@@ -230,6 +231,7 @@ def test_provider_rules_and_callback_bodies(domain: Domain) -> None:
     assert service.find(sub.mchid, None, paid.transaction_id).id == order.id
 
 
+@pytest.mark.both_databases
 def test_concurrent_registrations_of_one_endpoint(domain: Domain) -> None:
     """One upsert statement: racing registrations end in one of their URLs, never an IntegrityError."""
     barrier = threading.Barrier(10)

@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.support.domain import combine_parties
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import CombineDraft, KeyMode, Merchant, SubOrderDraft
+from wxpay_emulator.domain.models import CombineDraft, Merchant, SubOrderDraft
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.wire.v3_combine import CombinePrepayRequest
 
@@ -217,10 +218,8 @@ def test_scene_info_needs_payer_client_ip() -> None:
 
 @pytest.fixture
 def parties(domain: Domain) -> tuple[Merchant, Merchant]:
-    """The initiator and a merchant bound to its appid; made once per test (keys take a moment)."""
-    initiator = domain.merchants.create(None, None, KeyMode.PUBKEY, ())
-    partner = domain.merchants.create(None, None, KeyMode.PUBKEY, (initiator.appid,))
-    return initiator, partner
+    """The initiator and a merchant bound to its appid."""
+    return combine_parties(domain)
 
 
 def sub_draft(mchid: str, out_trade_no: str, total: int = 10) -> SubOrderDraft:
@@ -263,6 +262,7 @@ def assert_no_order(domain: Domain, mchid: str, out_trade_no: str) -> None:
     assert info.value.code is ErrorCode.ORDER_NOT_EXIST
 
 
+@pytest.mark.both_databases
 @DOMAIN_SETTINGS
 @given(
     st.lists(st.tuples(st.integers(0, 1), st.sampled_from("ABCD")), min_size=2, max_size=10),

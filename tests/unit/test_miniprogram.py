@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.domain import paid_order
 from wxpay_emulator.app import build_domain
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.miniprogram import MiniProgramError, openid_for, unionid_for
-from wxpay_emulator.domain.models import Merchant, Order, OrderDraft, PaymentResult
+from wxpay_emulator.domain.models import Merchant, OrderDraft
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.storage.db import Store
 
@@ -22,31 +23,13 @@ def errcode(exc: pytest.ExceptionInfo[MiniProgramError]) -> int:
     return exc.value.errcode
 
 
-def paid_order(
-    domain: Domain, m: Merchant, out_trade_no: str, openid: str, appid: str | None = None
-) -> Order:
-    draft = OrderDraft(
-        mchid=m.mchid,
-        appid=appid or m.appid,
-        out_trade_no=out_trade_no,
-        trade_type="JSAPI",
-        description="QQ公仔",
-        total=100,
-        currency="CNY",
-        notify_url="http://127.0.0.1:1/notify",
-        family="v3",
-        payer_openid=openid,
-    )
-    domain.orders.place(draft)
-    return domain.orders.pay(result=PaymentResult.SUCCESS, mchid=m.mchid, out_trade_no=out_trade_no)
-
-
 def token_for(domain: Domain, appid: str) -> str:
     app = domain.miniprogram.app(appid)
     assert app is not None
     return domain.miniprogram.issue_token("client_credential", appid, app.secret).access_token
 
 
+@pytest.mark.both_databases
 def test_bound_apps_get_stable_hex_secrets_and_the_merchants_open_account(
     domain: Domain, merchant: Merchant, settings: Settings, store: Store
 ) -> None:
@@ -92,6 +75,7 @@ def test_token_errors(domain: Domain, merchant: Merchant) -> None:
     assert errcode(info) == 40125
 
 
+@pytest.mark.both_databases
 def test_new_token_leaves_the_previous_valid_five_minutes_and_tokens_expire(
     domain: Domain, merchant: Merchant
 ) -> None:
@@ -151,11 +135,12 @@ def test_users_have_one_openid_per_app_and_one_unionid_per_open_account(
     assert mp.user("u_nobody") is None
 
 
+@pytest.mark.both_databases
 def test_paid_unionid_within_five_minutes_by_both_lookups(domain: Domain, merchant: Merchant) -> None:
     mp = domain.miniprogram
     user = mp.create_user([merchant.appid])
     openid = user.openids[merchant.appid]
-    order = paid_order(domain, merchant, "MP0001", openid)
+    order = paid_order(domain, merchant, "MP0001", payer_openid=openid, description="QQ公仔")
     token = token_for(domain, merchant.appid)
     expected = user.unionids[f"open_{merchant.mchid}"]
     assert mp.paid_unionid(token, openid, transaction_id=order.transaction_id) == expected
@@ -169,7 +154,7 @@ def test_paid_unionid_within_five_minutes_by_both_lookups(domain: Domain, mercha
 def test_paid_unionid_errors(domain: Domain, merchant: Merchant) -> None:
     mp = domain.miniprogram
     stranger = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"  # an openid the merchant made up: a user on first sight
-    order = paid_order(domain, merchant, "MP0002", stranger)
+    order = paid_order(domain, merchant, "MP0002", payer_openid=stranger, description="QQ公仔")
     unpaid = domain.orders.place(
         OrderDraft(
             mchid=merchant.mchid,
@@ -242,6 +227,7 @@ def test_stable_token_renews_in_its_last_five_minutes_and_throttles_forced_refre
         mp.token_app(forced)
 
 
+@pytest.mark.both_databases
 def test_concurrent_stable_tokens_are_one_valid_token(domain: Domain, merchant: Merchant) -> None:
     """PostgreSQL runs these concurrently: the app's row lock makes them one issuer at a time."""
     mp = domain.miniprogram
@@ -258,6 +244,7 @@ def test_concurrent_stable_tokens_are_one_valid_token(domain: Domain, merchant: 
     assert mp.token_app(tokens.pop()) == merchant.appid
 
 
+@pytest.mark.both_databases
 def test_concurrent_first_put_of_an_app_keeps_each_callers_secret(domain: Domain) -> None:
     barrier = threading.Barrier(8)
 
@@ -270,6 +257,7 @@ def test_concurrent_first_put_of_an_app_keeps_each_callers_secret(domain: Domain
     assert answers == [f"{i:032x}" for i in range(8)]
 
 
+@pytest.mark.both_databases
 def test_losing_the_first_put_race_changes_only_what_was_given(
     domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:

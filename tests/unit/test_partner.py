@@ -3,48 +3,28 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
+from tests.support.domain import partner_draft, partner_parties
 from wxpay_emulator.crypto import aead
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import KeyMode, Merchant, OrderDraft, PaymentResult
+from wxpay_emulator.domain.models import KeyMode, Merchant, PaymentResult
 from wxpay_emulator.domain.services import Domain
 
 
 @pytest.fixture
 def parties(domain: Domain) -> tuple[Merchant, Merchant, Merchant]:
-    provider = domain.merchants.create(None, None, KeyMode.CERT)
-    sub = domain.merchants.create(None, None, KeyMode.PUBKEY, ("wx2222222222222222",), provider.mchid)
-    stranger = domain.merchants.create(None, None, KeyMode.PUBKEY)
-    return provider, sub, stranger
+    made = partner_parties(domain)
+    return made.provider, made.sub, made.stranger
 
 
-def draft(provider: Merchant, sub: Merchant, **changes: object) -> OrderDraft:
-    base = OrderDraft(
-        mchid=sub.mchid,
-        appid=provider.appid,
-        out_trade_no="PARTNER001",
-        trade_type="JSAPI",
-        description="partner",
-        total=88,
-        currency="CNY",
-        notify_url="http://127.0.0.1:1/n",
-        family="v3",
-        payer_openid="o-sp",
-        sp_mchid=provider.mchid,
-        sub_appid="wx2222222222222222",
-        sub_openid="o-sub",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
-
-
+@pytest.mark.both_databases
 def test_partner_order_is_the_sub_merchants_and_notifies_the_provider(
     domain: Domain, parties: tuple[Merchant, Merchant, Merchant]
 ) -> None:
     provider, sub, _ = parties
-    order = domain.orders.place(draft(provider, sub))
+    order = domain.orders.place(partner_draft(provider, sub))
     assert order.mchid == sub.mchid and order.sp_mchid == provider.mchid
     assert domain.orders.find(sub.mchid, out_trade_no="PARTNER001", sp_mchid=provider.mchid).id == order.id
     with pytest.raises(DomainError):  # not visible through the direct API
@@ -77,7 +57,7 @@ def test_binding_errors(
 ) -> None:
     provider, sub, _ = parties
     with pytest.raises(DomainError) as info:
-        domain.orders.place(draft(provider, sub, **change))
+        domain.orders.place(partner_draft(provider, sub, **change))
     assert info.value.code is code
     assert domain.orders.list(sub.mchid) == []
 
@@ -87,7 +67,7 @@ def test_a_sub_merchant_of_another_provider_is_no_auth(
 ) -> None:
     _, sub, stranger = parties
     with pytest.raises(DomainError) as info:
-        domain.orders.place(draft(stranger, sub, appid=stranger.appid))
+        domain.orders.place(partner_draft(stranger, sub, appid=stranger.appid))
     assert info.value.code is ErrorCode.NO_AUTH
     with pytest.raises(DomainError) as info:
         domain.merchants.sub_merchant(stranger.mchid, sub.mchid)
@@ -101,7 +81,7 @@ def test_close_is_scoped_to_the_provider(
     domain: Domain, parties: tuple[Merchant, Merchant, Merchant]
 ) -> None:
     provider, sub, _ = parties
-    domain.orders.place(draft(provider, sub))
+    domain.orders.place(partner_draft(provider, sub))
     with pytest.raises(DomainError) as info:
         domain.orders.close(sub.mchid, "PARTNER001")  # the direct API does not see it
     assert info.value.code is ErrorCode.ORDER_NOT_EXIST
@@ -112,17 +92,17 @@ def test_accept_then_the_debit_succeeds_or_fails(
     domain: Domain, parties: tuple[Merchant, Merchant, Merchant]
 ) -> None:
     provider, sub, _ = parties
-    first = domain.orders.place(draft(provider, sub, out_trade_no="ACCEPT001"))
+    first = domain.orders.place(partner_draft(provider, sub, out_trade_no="ACCEPT001"))
     accepted = domain.orders.pay(result=PaymentResult.ACCEPT, prepay_id=first.prepay_id)
     assert accepted.state.value == "ACCEPT" and accepted.transaction_id is None
     assert domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=first.prepay_id).state.value == "SUCCESS"
-    second = domain.orders.place(draft(provider, sub, out_trade_no="ACCEPT002"))
+    second = domain.orders.place(partner_draft(provider, sub, out_trade_no="ACCEPT002"))
     domain.orders.pay(result=PaymentResult.ACCEPT, prepay_id=second.prepay_id)
     assert (
         domain.orders.pay(result=PaymentResult.PAYERROR, prepay_id=second.prepay_id).state.value == "PAYERROR"
     )
     with pytest.raises(DomainError) as info:  # ACCEPT cannot go back to waiting for a password
-        third = domain.orders.place(draft(provider, sub, out_trade_no="ACCEPT003"))
+        third = domain.orders.place(partner_draft(provider, sub, out_trade_no="ACCEPT003"))
         domain.orders.pay(result=PaymentResult.ACCEPT, prepay_id=third.prepay_id)
         domain.orders.pay(result=PaymentResult.USERPAYING, prepay_id=third.prepay_id)
     assert info.value.code is ErrorCode.ILLEGAL_TRANSITION

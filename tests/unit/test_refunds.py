@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.domain import paid_order
 from wxpay_emulator.crypto import aead
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import (
@@ -27,24 +28,6 @@ from wxpay_emulator.domain.states import TradeState
 
 NOTIFY = "http://127.0.0.1:1/refund-notify"
 DELAY = 5.0  # Settings' default refund_delay_seconds, which the domain fixture uses
-
-
-def paid_order(domain: Domain, m: Merchant, out_trade_no: str = "ORDER0001", total: int = 100) -> Order:
-    domain.orders.place(
-        OrderDraft(
-            mchid=m.mchid,
-            appid=m.appid,
-            out_trade_no=out_trade_no,
-            trade_type="JSAPI",
-            description="refund me",
-            total=total,
-            currency="CNY",
-            notify_url="http://127.0.0.1:1/notify",
-            family="v3",
-            payer_openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-        )
-    )
-    return domain.orders.pay(result=PaymentResult.SUCCESS, mchid=m.mchid, out_trade_no=out_trade_no)
 
 
 def ask(order: Order, out_refund_no: str = "REFUND0001", refund: int = 100, **changes: Any) -> RefundDraft:
@@ -82,10 +65,11 @@ def decrypt(m: Merchant, n: Notification) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.both_databases
 def test_full_refund_succeeds_after_the_delay_and_the_order_becomes_refund(
     domain: Domain, merchant: Merchant
 ) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     refund = domain.refunds.create(ask(order))
     assert refund.status is RefundStatus.PROCESSING and refund.success_time is None
     assert len(refund.refund_id) == 29 and refund.refund_id.startswith("50")
@@ -115,14 +99,14 @@ def test_full_refund_succeeds_after_the_delay_and_the_order_becomes_refund(
 def test_an_order_read_after_the_delay_is_refund_without_a_refund_query(
     domain: Domain, merchant: Merchant
 ) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     domain.refunds.create(ask(order, refund=30))
     domain.advance_clock(DELAY + 1)
     assert domain.orders.find(merchant.mchid, out_trade_no=order.out_trade_no).state is TradeState.REFUND
 
 
 def test_partial_refunds_never_exceed_the_paid_total(domain: Domain, merchant: Merchant) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     domain.refunds.create(ask(order, "PART1", 40))
     domain.refunds.create(ask(order, "PART2", 50))
     assert refused(domain, ask(order, "PART3", 11)) is ErrorCode.REFUND_AMOUNT_EXCEEDED
@@ -137,7 +121,7 @@ def test_partial_refunds_never_exceed_the_paid_total(domain: Domain, merchant: M
 def test_a_closed_refund_gives_its_amount_back_and_an_abnormal_one_does_not(
     domain: Domain, merchant: Merchant
 ) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     domain.refunds.create(ask(order, "CLOSEME", 60))
     domain.refunds.create(ask(order, "ABNORMAL", 40))
     abnormal = domain.refunds.finish(merchant.mchid, "ABNORMAL", RefundStatus.ABNORMAL)
@@ -160,7 +144,7 @@ def test_a_closed_refund_gives_its_amount_back_and_an_abnormal_one_does_not(
 
 
 def test_only_paid_orders_are_refundable(domain: Domain, merchant: Merchant) -> None:
-    paid = paid_order(domain, merchant)
+    paid = paid_order(domain, merchant, description="refund me")
     unpaid = domain.orders.place(replace_order(paid, "UNPAID01"))
     assert refused(domain, ask(unpaid)) is ErrorCode.RESOURCE_NOT_EXISTS
     unknown = replace(ask(paid), out_trade_no="NOSUCHORDER")
@@ -184,15 +168,16 @@ def replace_order(order: Order, out_trade_no: str) -> OrderDraft:
 
 
 def test_amount_total_must_be_the_orders_and_the_period_is_a_year(domain: Domain, merchant: Merchant) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     assert refused(domain, ask(order, total=99)) is ErrorCode.INVALID_REQUEST
     assert refused(domain, ask(order, refund=0)) is ErrorCode.PARAM_ERROR
     domain.advance_clock(366 * 86400)
     assert refused(domain, ask(order)) is ErrorCode.REFUND_PERIOD_EXPIRED
 
 
+@pytest.mark.both_databases
 def test_out_refund_no_is_idempotent_per_merchant(domain: Domain, merchant: Merchant) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     first = domain.refunds.create(ask(order, refund=20))
     again = domain.refunds.create(ask(order, refund=20))
     assert again.id == first.id and again.refund_id == first.refund_id
@@ -209,7 +194,7 @@ def test_out_refund_no_is_idempotent_per_merchant(domain: Domain, merchant: Merc
 
 
 def test_a_refund_without_notify_url_sends_no_notice(domain: Domain, merchant: Merchant) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     domain.refunds.create(ask(order, notify_url=None))
     domain.advance_clock(DELAY + 1)
     assert domain.refunds.settle_due() == 1
@@ -246,10 +231,11 @@ def test_partner_refunds_are_scoped_to_the_provider(domain: Domain) -> None:
     assert "mchid" not in resource
 
 
+@pytest.mark.both_databases
 def test_concurrent_partial_refunds_never_refund_more_than_was_paid(
     domain: Domain, merchant: Merchant
 ) -> None:
-    order = paid_order(domain, merchant, total=1000)
+    order = paid_order(domain, merchant, total=1000, description="refund me")
     accepted: list[Refund] = []
     refusals: list[ErrorCode] = []
     lock = threading.Lock()
@@ -276,8 +262,9 @@ def test_concurrent_partial_refunds_never_refund_more_than_was_paid(
     assert refusals == [ErrorCode.REFUND_AMOUNT_EXCEEDED] * 10
 
 
+@pytest.mark.both_databases
 def test_a_refund_is_found_by_its_refund_id_within_its_merchant(domain: Domain, merchant: Merchant) -> None:
-    order = paid_order(domain, merchant)
+    order = paid_order(domain, merchant, description="refund me")
     refund = domain.refunds.create(ask(order, refund=10))
     assert domain.refunds.by_refund_id(merchant.mchid, refund.refund_id).id == refund.id
     with pytest.raises(DomainError) as info:

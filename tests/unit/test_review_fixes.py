@@ -45,6 +45,7 @@ def test_notify_url_must_be_deliverable(url: str) -> None:
     assert DirectPrepayRequest.model_validate(body("http://127.0.0.1:65535/n")).notify_url.endswith("/n")
 
 
+@pytest.mark.both_databases
 def test_an_undeliverable_url_is_a_failed_attempt_not_a_stuck_row(domain: Domain, merchant: Merchant) -> None:
     """Even a URL httpx cannot build (stored before validation existed) follows WeChat's schedule."""
     draft = OrderDraft(
@@ -107,6 +108,7 @@ def test_combine_sub_orders_are_invisible_to_the_direct_api(domain: Domain, merc
     assert states == ["NOTPAY", "NOTPAY"]
 
 
+@pytest.mark.both_databases
 def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
     seen: list[str] = []
     with store.transaction() as conn:
@@ -119,6 +121,7 @@ def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
     assert seen == ["committed"]
 
 
+@pytest.mark.both_databases
 def test_clock_offset_accumulates_through_the_store(domain: Domain) -> None:
     assert domain.advance_clock(10) == pytest.approx(10)
     domain.clock.set_offset(0)  # another process's view: the stored value wins

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from wxpay_emulator.config import Settings
 from wxpay_emulator.storage.db import Store, migrate
 from wxpay_emulator.storage.tables import metadata
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_migrations_match_tables(settings: Settings) -> None:

@@ -17,6 +17,8 @@ from wxpay_emulator.storage.uow import SqlUnitOfWorkFactory
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
+pytestmark = pytest.mark.both_databases
+
 
 def new_order(mchid: str, out_trade_no: str, prepay_id: str) -> NewOrder:
     return NewOrder(

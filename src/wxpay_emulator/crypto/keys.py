@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -150,3 +151,20 @@ def make_server_certificate(private_key_pem: bytes, hosts: tuple[str, ...], not_
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+class KeySource(Protocol):
+    """Where a new merchant's RSA private keys come from (PKCS#8 PEM, one per call).
+
+    The emulator generates every key (``GeneratedKeys``). A test suite that makes hundreds of merchants
+    may pass a pool that hands out keys it generated once: generation is most of a merchant's cost.
+    """
+
+    def private_key_pem(self) -> bytes: ...
+
+
+class GeneratedKeys:
+    """A fresh RSA-2048 key on every call: what the emulator uses."""
+
+    def private_key_pem(self) -> bytes:
+        return generate_private_key_pem()
