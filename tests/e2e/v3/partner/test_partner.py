@@ -13,68 +13,38 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3 import WeChatPay
 
-# conftest's fixtures are used through their names; its classes are typed Any here (tests/unit has a
-# conftest module too, so it is not imported).
-Emu = Any
-Receiver = Any
-V3Api = Any
-MakeApi = Callable[[dict[str, Any]], Any]
+from tests.support.common import OPENID
+from tests.support.emulator import Emu
+from tests.support.partner import (
+    DEVICE_ID,
+    NOTIFY_URL,
+    PARTNER,
+    VARIANTS,
+    MakeApi,
+    Parties,
+    Partner,
+    body_for,
+    by_out_trade_no,
+    by_transaction_id,
+    close_path,
+    paid_order,
+    partner_wxpay,
+    place,
+    refused,
+    sdk_json,
+    sdk_place,
+)
+from tests.support.receiver import Receiver
+from tests.support.v3 import V3Api
 
-OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
-
-MODES = ["pubkey", "cert"]
-NOTIFY_URL = "https://merchant.example/wxpay/partner-notify"
-PARTNER = "/v3/pay/partner/transactions"
-H5_SCENE = {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}
-DEVICE_ID = "013467007045764"
 SUCCESS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
-
-# Seed 002's error table, copied from the seed (not from the emulator's source): code -> HTTP status.
-SEED_002_ERRORS: dict[str, int] = {
-    "USERPAYING": 202,
-    "TRADE_ERROR": 403,
-    "SYSTEM_ERROR": 500,
-    "SIGN_ERROR": 401,
-    "RULE_LIMIT": 403,
-    "PARAM_ERROR": 400,
-    "OUT_TRADE_NO_USED": 403,
-    "ORDER_NOT_EXIST": 404,
-    "ORDER_CLOSED": 400,
-    "OPENID_MISMATCH": 500,
-    "NOT_ENOUGH": 403,
-    "NO_AUTH": 403,
-    "MCH_NOT_EXISTS": 400,
-    "INVALID_TRANSACTIONID": 500,
-    "INVALID_REQUEST": 400,
-    "FREQUENCY_LIMITED": 429,
-    "BANK_ERROR": 500,
-    "APPID_MCHID_NOT_MATCH": 400,
-    "ACCOUNT_ERROR": 403,
-}
-# Rows a merchant's own input produces (each has a test below that does so) ...
-BY_INPUT = {
-    "SIGN_ERROR",
-    "PARAM_ERROR",
-    "OUT_TRADE_NO_USED",
-    "ORDER_NOT_EXIST",
-    "ORDER_CLOSED",
-    "NO_AUTH",
-    "MCH_NOT_EXISTS",
-    "INVALID_TRANSACTIONID",
-    "INVALID_REQUEST",
-    "APPID_MCHID_NOT_MATCH",
-}
-# ... and the rest, which come from WeChat's side: armed through the faults control.
-BY_FAULT = sorted(set(SEED_002_ERRORS) - BY_INPUT)
 
 # The fields seed 002 gives the partner query answer (promotion_detail only with a discount).
 SEED_002_FIELDS = {
@@ -97,226 +67,7 @@ SEED_002_FIELDS = {
 }
 
 
-def test_the_seed_table_is_split_between_inputs_and_faults() -> None:
-    assert set(SEED_002_ERRORS) >= BY_INPUT
-    assert set(SEED_002_ERRORS) == set(BY_FAULT) | BY_INPUT
-    expected = ["USERPAYING", "TRADE_ERROR", "SYSTEM_ERROR", "RULE_LIMIT", "OPENID_MISMATCH", "NOT_ENOUGH"]
-    expected += ["FREQUENCY_LIMITED", "BANK_ERROR", "ACCOUNT_ERROR"]
-    assert sorted(expected) == BY_FAULT
-
-
-# --- parties -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Partner:
-    """A provider, its sub-merchant, and an extra appid bound to the sub-merchant (a valid sub_appid)."""
-
-    provider: dict[str, Any]
-    sub: dict[str, Any]
-    sub_appid: str
-
-
-@dataclass(frozen=True)
-class Parties:
-    pubkey: Partner
-    cert: Partner
-    sibling: dict[str, Any]  # a second sub-merchant of the public-key provider
-    stranger: Partner  # another provider and its own sub-merchant: bound to neither of the above
-
-    def of(self, mode: str) -> Partner:
-        return self.pubkey if mode == "pubkey" else self.cert
-
-
-@pytest.fixture(scope="module")
-def parties(emulator_process: Any, merchants: dict[str, dict[str, Any]]) -> Parties:
-    def partner(provider: dict[str, Any]) -> Partner:
-        extra = "wxsub" + secrets.token_hex(6)
-        sub = emulator_process.create_merchant(sp_mchid=provider["mchid"], appids=[extra])
-        assert sub["sp_mchid"] == provider["mchid"] and sub["appids"] == [sub["appid"], extra]
-        return Partner(provider, sub, extra)
-
-    pubkey = partner(merchants["pubkey"])
-    cert = partner(merchants["cert"])
-    sibling = emulator_process.create_merchant(sp_mchid=merchants["pubkey"]["mchid"])
-    stranger = partner(emulator_process.create_merchant())
-    return Parties(pubkey, cert, sibling, stranger)
-
-
-@pytest.fixture(autouse=True)
-def no_faults(emu: Emu) -> Iterator[None]:
-    """Every test starts and ends with no armed fault (the emulator's reset keeps them)."""
-    assert emu.control("DELETE", "/faults").json() == {"pending": {}}
-    yield
-    emu.control("DELETE", "/faults")
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def partner(parties: Parties, mode: str) -> Partner:
-    return parties.of(mode)
-
-
-def partner_wxpay(base_url: str, provider: dict[str, Any], notify_url: str) -> WeChatPay:
-    """wechatpayv3 in partner mode, signed by the provider, in the provider's key mode (DESIGN.md §3)."""
-    common: dict[str, Any] = {
-        "wechatpay_type": WeChatPayType.JSAPI,
-        "mchid": provider["mchid"],
-        "private_key": provider["apiclient_key.pem"],
-        "cert_serial_no": provider["serial_no"],
-        "apiv3_key": provider["apiv3_key"],
-        "appid": provider["appid"],
-        "notify_url": notify_url,
-        "timeout": (5, 30),
-        "partner_mode": True,
-    }
-    if provider["key_mode"] == "pubkey":
-        client = WeChatPay(**common, public_key=provider["pub_key.pem"], public_key_id=provider["pub_key_id"])
-    else:
-        client = WeChatPay(**common, cert_dir=provider["folder"] + "/certs/")
-    client._core._gate_way = base_url
-    return client
-
-
-@pytest.fixture
-def wxpay(emu: Emu, partner: Partner, receiver: Receiver) -> WeChatPay:
-    return partner_wxpay(emu.url, partner.provider, receiver.url)
-
-
-@pytest.fixture
-def api(v3api: MakeApi, partner: Partner) -> V3Api:
-    """Hand-signed requests from the provider of ``partner``."""
-    return v3api(partner.provider)
-
-
-@pytest.fixture
-def pk(parties: Parties) -> Partner:
-    """The public-key provider's party, for tests that need one mode only."""
-    return parties.pubkey
-
-
-@pytest.fixture
-def pk_api(v3api: MakeApi, pk: Partner) -> V3Api:
-    return v3api(pk.provider)
-
-
-# --- helpers -------------------------------------------------------------------------------------------
-
-
-def body_for(p: Partner, out_trade_no: str, kind: str = "jsapi", /, **overrides: Any) -> dict[str, Any]:
-    """A valid partner prepay body for ``kind``; an override of None removes the field."""
-    body: dict[str, Any] = {
-        "sp_appid": p.provider["appid"],
-        "sp_mchid": p.provider["mchid"],
-        "sub_mchid": p.sub["mchid"],
-        "description": "e2e 服务商商品",
-        "out_trade_no": out_trade_no,
-        "notify_url": NOTIFY_URL,
-        "amount": {"total": 100, "currency": "CNY"},
-    }
-    if kind == "jsapi":
-        body["payer"] = {"sp_openid": OPENID}
-    if kind == "h5":
-        body["scene_info"] = H5_SCENE
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
-
-
-def by_out_trade_no(out_trade_no: str, sp_mchid: str, sub_mchid: str) -> str:
-    return f"{PARTNER}/out-trade-no/{out_trade_no}?sp_mchid={sp_mchid}&sub_mchid={sub_mchid}"
-
-
-def by_transaction_id(transaction_id: str, sp_mchid: str, sub_mchid: str) -> str:
-    return f"{PARTNER}/id/{transaction_id}?sp_mchid={sp_mchid}&sub_mchid={sub_mchid}"
-
-
-def close_path(out_trade_no: str) -> str:
-    return f"{PARTNER}/out-trade-no/{out_trade_no}/close"
-
-
-def refused(api: V3Api, response: httpx.Response, code: str, field: str | None = None) -> dict[str, Any]:
-    """The answer is seed 002's row for ``code`` (its HTTP status), a WeChat error body, and signed."""
-    assert response.status_code == SEED_002_ERRORS[code], response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    if field is not None:
-        assert body["detail"]["field"] == field, body
-    api.assert_signed(response)
-    return body
-
-
-def place(api: V3Api, p: Partner, out_trade_no: str, kind: str = "jsapi", **overrides: Any) -> str:
-    """Place a partner order by hand and return its prepay_id."""
-    response = api.request("POST", f"{PARTNER}/{kind}", body_for(p, out_trade_no, kind, **overrides))
-    assert response.status_code == 200, response.text
-    api.assert_signed(response)
-    prepay_id: str = response.json()["prepay_id"]
-    return prepay_id
-
-
-def paid_order(api: V3Api, emu: Emu, p: Partner, out_trade_no: str) -> dict[str, Any]:
-    """Place and pay a partner order; return the partner query JSON the control plane answers."""
-    prepay_id = place(api, p, out_trade_no)
-    paid = emu.pay(prepay_id=prepay_id)
-    assert paid.status_code == 200, paid.text
-    transaction: dict[str, Any] = paid.json()
-    assert transaction["trade_state"] == "SUCCESS"
-    return transaction
-
-
-def pending(emu: Emu) -> dict[str, list[str]]:
-    response = emu.control("GET", "/faults")
-    assert response.status_code == 200, response.text
-    result: dict[str, list[str]] = response.json()["pending"]
-    return result
-
-
-def arm(emu: Emu, operation: str, code: str, count: int = 1) -> None:
-    response = emu.control("POST", "/faults", json={"operation": operation, "code": code, "count": count})
-    assert response.status_code == 201, response.text
-
-
-def sdk_json(result: tuple[int, Any]) -> tuple[int, dict[str, Any]]:
-    code, text = result
-    return code, json.loads(text) if text else {}
-
-
 # --- the flow through wechatpayv3 ----------------------------------------------------------------------
-
-# variant -> (pay_type, seed trade_type)
-VARIANTS = {
-    "JSAPI-sp_openid": (WeChatPayType.JSAPI, "JSAPI"),
-    "JSAPI-sub_openid": (WeChatPayType.JSAPI, "JSAPI"),
-    "APP": (WeChatPayType.APP, "APP"),
-    "H5": (WeChatPayType.H5, "MWEB"),
-    "NATIVE": (WeChatPayType.NATIVE, "NATIVE"),
-}
-
-
-def sdk_place(
-    wxpay: WeChatPay, p: Partner, variant: str, out_trade_no: str, total: int = 101, **extra: Any
-) -> tuple[int, dict[str, Any]]:
-    """Place a partner order through wechatpayv3: sp_appid/sp_mchid from the client, sub_* per call."""
-    pay_type, _ = VARIANTS[variant]
-    if variant == "JSAPI-sp_openid":
-        extra.setdefault("payer", {"sp_openid": OPENID})
-    elif variant == "JSAPI-sub_openid":
-        extra.setdefault("payer", {"sub_openid": OPENID})
-        extra.setdefault("sub_appid", p.sub_appid)
-    elif variant == "APP":
-        extra.setdefault("sub_appid", p.sub["appid"])  # the sub-merchant's own appid is bound to it too
-    elif variant == "H5":
-        extra.setdefault("scene_info", H5_SCENE)
-    else:
-        extra.setdefault("scene_info", {"payer_client_ip": "127.0.0.1", "device_id": DEVICE_ID})
-    extra.setdefault("description", "Image形象店-深圳腾大-QQ公仔")
-    extra.setdefault("sub_mchid", p.sub["mchid"])
-    return sdk_json(wxpay.pay(out_trade_no=out_trade_no, amount={"total": total}, pay_type=pay_type, **extra))
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -961,150 +712,3 @@ def test_invalid_request_when_sp_mchid_is_not_the_signer(
     # and an empty body where one is needed
     refused(api, api.request("POST", f"{PARTNER}/native", b""), "INVALID_REQUEST")
     assert emu.orders() == []
-
-
-# --- seed 002's error table: the rows armed through the faults control ---------------------------------
-
-FAULT_OPERATIONS = ["partner.prepay", "partner.query", "partner.close"]
-
-
-def call_operation(api: V3Api, p: Partner, operation: str, out_trade_no: str) -> httpx.Response:
-    """One call of a partner operation that succeeds when no fault is armed (given a placed order)."""
-    sp_mchid, sub_mchid = p.provider["mchid"], p.sub["mchid"]
-    response: httpx.Response
-    if operation == "partner.prepay":
-        response = api.request("POST", f"{PARTNER}/jsapi", body_for(p, out_trade_no))
-    elif operation == "partner.query":
-        response = api.request("GET", by_out_trade_no(out_trade_no, sp_mchid, sub_mchid))
-    else:
-        assert operation == "partner.close"
-        response = api.request(
-            "POST", close_path(out_trade_no), {"sp_mchid": sp_mchid, "sub_mchid": sub_mchid}
-        )
-    return response
-
-
-@pytest.mark.parametrize("code", BY_FAULT)
-@pytest.mark.parametrize("operation", FAULT_OPERATIONS)
-def test_fault_answers_the_seeds_status_signed(
-    code: str, operation: str, pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any
-) -> None:
-    out_trade_no = trade_no("FAULT")
-    place(pk_api, pk, out_trade_no)  # a real order, so that without the fault every call succeeds
-    arm(emu, operation, code)
-    assert pending(emu) == {operation: [code]}
-
-    body = refused(pk_api, call_operation(pk_api, pk, operation, out_trade_no), code)
-    assert set(body) <= {"code", "message", "detail"}
-    assert pending(emu) == {}
-    answer = call_operation(pk_api, pk, operation, out_trade_no)
-    assert answer.status_code in (200, 204), answer.text
-    pk_api.assert_signed(answer)
-
-
-@pytest.mark.parametrize("code", BY_FAULT)
-def test_fault_in_certificate_mode_through_wechatpayv3(
-    code: str, parties: Parties, emu: Emu, receiver: Receiver, v3api: MakeApi, trade_no: Any
-) -> None:
-    """The provider in platform-certificate mode: wechatpayv3 gets the seed's status and code (and verifies
-    the signature of the 2xx one, USERPAYING); the hand-signed call checks the platform certificate's
-    signature on every code."""
-    p = parties.cert
-    wxpay = partner_wxpay(emu.url, p.provider, receiver.url)
-    arm(emu, "partner.prepay", code, count=2)
-    status, body = sdk_place(wxpay, p, "APP", trade_no("FAULT"))
-    assert (status, body["code"]) == (SEED_002_ERRORS[code], code)
-    api = v3api(p.provider)
-    refused(api, api.request("POST", f"{PARTNER}/app", body_for(p, trade_no(), "app")), code)
-    assert emu.orders() == [] and pending(emu) == {}
-
-
-def test_fault_is_consumed_after_n_calls(pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any) -> None:
-    out_trade_no = trade_no("COUNT")
-    place(pk_api, pk, out_trade_no)
-    arm(emu, "partner.query", "SYSTEM_ERROR", count=3)
-    arm(emu, "partner.query", "BANK_ERROR")  # queued after the three
-    assert pending(emu) == {"partner.query": ["SYSTEM_ERROR"] * 3 + ["BANK_ERROR"]}
-
-    path = by_out_trade_no(out_trade_no, pk.provider["mchid"], pk.sub["mchid"])
-    for left in (3, 2, 1):
-        assert pending(emu)["partner.query"].count("SYSTEM_ERROR") == left
-        refused(pk_api, pk_api.request("GET", path), "SYSTEM_ERROR")
-    # the query by transaction_id is the same operation
-    by_id = by_transaction_id("4200000000202601010000000000", pk.provider["mchid"], pk.sub["mchid"])
-    refused(pk_api, pk_api.request("GET", by_id), "BANK_ERROR")
-    assert pending(emu) == {}
-    for _ in range(2):
-        answer = pk_api.request("GET", path)
-        assert answer.status_code == 200 and answer.json()["trade_state"] == "NOTPAY"
-
-
-def test_fault_with_a_custom_message(pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any) -> None:
-    fault = {"operation": "partner.prepay", "code": "NOT_ENOUGH", "count": 1, "message": "余额不足 (e2e)"}
-    assert emu.control("POST", "/faults", json=fault).status_code == 201
-    body = refused(pk_api, pk_api.request("POST", f"{PARTNER}/jsapi", body_for(pk, trade_no())), "NOT_ENOUGH")
-    assert body["message"] == "余额不足 (e2e)"
-
-
-def test_fault_is_taken_only_after_authentication(
-    pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any
-) -> None:
-    arm(emu, "partner.prepay", "FREQUENCY_LIMITED")
-    body = body_for(pk, trade_no())
-    tampered = json.dumps({**body, "description": "changed"}).encode()
-    refused(pk_api, pk_api.request("POST", f"{PARTNER}/jsapi", body, sent_body=tampered), "SIGN_ERROR")
-    assert pending(emu) == {"partner.prepay": ["FREQUENCY_LIMITED"]}
-    refused(pk_api, pk_api.request("POST", f"{PARTNER}/jsapi", body), "FREQUENCY_LIMITED")
-    assert place(pk_api, pk, body["out_trade_no"]).startswith("wx")
-
-
-def test_fault_of_one_operation_leaves_the_others_alone(
-    pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any
-) -> None:
-    arm(emu, "pay.query", "SYSTEM_ERROR")
-    arm(emu, "partner.close", "ACCOUNT_ERROR")
-    out_trade_no = trade_no("ALONE")
-    place(pk_api, pk, out_trade_no)  # partner.prepay
-    query = call_operation(pk_api, pk, "partner.query", out_trade_no)
-    assert query.status_code == 200, query.text
-    assert pending(emu) == {"pay.query": ["SYSTEM_ERROR"], "partner.close": ["ACCOUNT_ERROR"]}
-    refused(pk_api, call_operation(pk_api, pk, "partner.close", out_trade_no), "ACCOUNT_ERROR")
-    assert pending(emu) == {"pay.query": ["SYSTEM_ERROR"]}
-
-
-def test_delete_clears_every_fault(pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any) -> None:
-    arm(emu, "partner.prepay", "RULE_LIMIT", count=5)
-    arm(emu, "partner.query", "TRADE_ERROR", count=5)
-    cleared = emu.control("DELETE", "/faults")
-    assert cleared.status_code == 200 and cleared.json() == {"pending": {}}
-    out_trade_no = trade_no("CLEARED")
-    place(pk_api, pk, out_trade_no)
-    assert call_operation(pk_api, pk, "partner.query", out_trade_no).status_code == 200
-
-
-@pytest.mark.parametrize(
-    "fault",
-    [
-        {"operation": "partner.refund", "code": "SYSTEM_ERROR"},
-        {"operation": "PARTNER.PREPAY", "code": "SYSTEM_ERROR"},
-        {"operation": "", "code": "SYSTEM_ERROR"},
-        {"operation": "partner.prepay", "code": "NO_SUCH_CODE"},
-        {"operation": "partner.prepay", "code": "system_error"},
-        {"operation": "partner.prepay", "code": ""},
-        {"operation": "partner.prepay", "code": "SYSTEM_ERROR", "count": 0},
-        {"operation": "partner.prepay", "code": "SYSTEM_ERROR", "count": -1},
-        {"operation": "partner.prepay", "code": "SYSTEM_ERROR", "count": 1001},
-        {"operation": "partner.prepay", "code": "SYSTEM_ERROR", "sub_mchid": "1900000109"},
-        {"operation": "partner.prepay"},
-        {"code": "SYSTEM_ERROR"},
-    ],
-    ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items()) or "empty",
-)
-def test_faults_refuse_an_unknown_operation_or_code(
-    fault: dict[str, Any], pk: Partner, pk_api: V3Api, emu: Emu, trade_no: Any
-) -> None:
-    response = emu.control("POST", "/faults", json=fault)
-    assert response.status_code == 400, response.text
-    assert response.json()["code"] == "PARAM_ERROR"
-    assert pending(emu) == {}
-    assert place(pk_api, pk, trade_no()).startswith("wx")

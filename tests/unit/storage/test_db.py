@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from wxpay_emulator.config import Settings
-from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.db import Store, after_commit, migrate
 from wxpay_emulator.storage.tables import metadata
 
 pytestmark = pytest.mark.both_databases
@@ -24,3 +24,15 @@ def test_migrations_match_tables(settings: Settings) -> None:
         assert diff == []
     finally:
         store.dispose()
+
+
+def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
+    seen: list[str] = []
+    with store.transaction() as conn:
+        after_commit(conn, lambda: seen.append("committed"))
+        assert seen == []
+    assert seen == ["committed"]
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        after_commit(conn, lambda: seen.append("rolled back"))
+        raise RuntimeError
+    assert seen == ["committed"]

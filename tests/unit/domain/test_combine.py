@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import string
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,7 +20,12 @@ from pydantic import ValidationError
 
 from tests.support.domain import combine_parties
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import CombineDraft, Merchant, SubOrderDraft
+from wxpay_emulator.domain.models import (
+    CombineDraft,
+    KeyMode,
+    Merchant,
+    SubOrderDraft,
+)
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.wire.v3_combine import CombinePrepayRequest
 
@@ -398,3 +404,29 @@ def test_reentry_with_the_raised_time_expire_is_a_change(
     with pytest.raises(DomainError) as expired:
         domain.combines.place(combine_draft(parties[0], subs, past, "RAISED01"))
     assert expired.value.code is ErrorCode.ORDER_EXPIRED
+
+
+def test_combine_sub_orders_are_invisible_to_the_direct_api(domain: Domain, merchant: Merchant) -> None:
+    other = domain.merchants.create(None, None, KeyMode.PUBKEY, (merchant.appid,))
+    sub = SubOrderDraft(
+        mchid=merchant.mchid, out_trade_no="SUBA000001", total=1, currency="CNY", attach="a", description="d"
+    )
+    draft = CombineDraft(
+        combine_mchid=merchant.mchid,
+        combine_appid=merchant.appid,
+        combine_out_trade_no="COMBINE001",
+        trade_type="APP",
+        notify_url="http://127.0.0.1:1/n",
+        sub_orders=(sub, replace(sub, mchid=other.mchid, out_trade_no="SUBB000001")),
+        family="v3",
+    )
+    domain.combines.place(draft)
+    for call in (
+        lambda: domain.orders.find(merchant.mchid, out_trade_no="SUBA000001"),
+        lambda: domain.orders.close(merchant.mchid, "SUBA000001"),
+    ):
+        with pytest.raises(DomainError) as info:
+            call()
+        assert info.value.code is ErrorCode.ORDER_NOT_EXIST
+    states = [o.state.value for o in domain.combines.find(merchant.mchid, "COMBINE001").sub_orders]
+    assert states == ["NOTPAY", "NOTPAY"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from tests.e2e.conftest import fresh_postgres_database
+from tests.support.postgres import fresh_postgres_database
 
 PARALLEL = 16
 TOTAL = 1000

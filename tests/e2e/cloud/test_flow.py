@@ -20,8 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Emu, new_trade_no, poll
-from tests.e2e.test_e2e_v2 import signed_body
+from tests.e2e.v2.test_flow import signed_body
+from tests.support.common import new_trade_no, poll
+from tests.support.emulator import Emu
 
 PROVIDER = "1800780001"
 MINI_APPID = "wxd2565e6a04246fd1"  # seed 001's Mini Program

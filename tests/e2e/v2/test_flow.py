@@ -13,7 +13,9 @@ import xmltodict
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.e2e.conftest import DEFAULT_MCHID, OPENID, Emu, Receiver, new_trade_no, poll
+from tests.support.common import DEFAULT_MCHID, OPENID, new_trade_no, poll
+from tests.support.emulator import Emu
+from tests.support.receiver import Receiver
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.testing import EmulatorProcess
 

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import DEFAULT_MCHID, Emu, Receiver, new_trade_no, poll
-from tests.e2e.test_e2e_cloud import SEED_001, SEED_003, function, hosting, parties, register_function
-from tests.e2e.test_e2e_v2 import APPID, parse, signed_body
+from tests.e2e.cloud.test_flow import SEED_001, SEED_003, function, hosting, parties, register_function
+from tests.e2e.v2.test_flow import APPID, parse, signed_body
+from tests.support.common import DEFAULT_MCHID, new_trade_no, poll
+from tests.support.emulator import Emu
+from tests.support.receiver import Receiver
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.testing import EmulatorProcess
 

@@ -1,8 +1,8 @@
 """Cloud refunds end to end: hosting ``/_/pay/refund`` + ``/_/pay/queryrefund`` (v2 names, snake_case)
 and cloud functions ``/_/cloudpay/refund`` + ``/_/cloudpay/queryRefund`` (camelCase), against the real
-process. Orders are placed and paid as test_e2e_cloud.py does; refunds stay PROCESSING until the business
-clock passes the module's refund delay (60 s), and their callbacks reach a local HTTP server standing in
-for the container service or cloud function.
+process. Orders are placed and paid as tests/e2e/cloud/test_flow.py does; refunds stay PROCESSING
+until the business clock passes the module's refund delay (60 s), and their callbacks reach a local HTTP
+server standing in for the container service or cloud function.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import FAST_NOTIFY, Emu, new_trade_no, poll
-from tests.e2e.test_e2e_cloud import (
+from tests.e2e.cloud.test_flow import (
     MINI_APPID,
     PROVIDER,
     SEED_001,
@@ -30,6 +29,8 @@ from tests.e2e.test_e2e_cloud import (
     respdata,
     v2_md5,
 )
+from tests.support.common import FAST_NOTIFY, new_trade_no, poll
+from tests.support.emulator import Emu
 
 REFUND_DELAY = 60
 REFUND_KEYS = [

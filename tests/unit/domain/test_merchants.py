@@ -3,13 +3,18 @@ every other in-process test draws from) still makes distinct merchants."""
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.support.keys import KeyPool
 from wxpay_emulator.app import build_domain
 from wxpay_emulator.config import Settings
 from wxpay_emulator.crypto import keys
-from wxpay_emulator.domain.models import KeyMode, Merchant
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.models import (
+    KeyMode,
+    Merchant,
+)
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.storage.db import Store
 
@@ -66,3 +71,11 @@ def test_the_pool_generates_each_slot_once() -> None:
     drawn = [pool.private_key_pem() for _ in range(10)]
     assert pool.generated == 4
     assert drawn[:4] == drawn[4:8] and len(set(drawn[:4])) == 4
+
+
+def test_duplicate_appids_are_bound_once(domain: Domain) -> None:
+    m = domain.merchants.create(None, None, KeyMode.PUBKEY, ("wxaaaaaaaaaaaaaaaa", "wxaaaaaaaaaaaaaaaa"))
+    assert m.appids == ("wxaaaaaaaaaaaaaaaa",)
+    with pytest.raises(DomainError) as info:
+        domain.merchants.create(m.mchid)
+    assert info.value.code is ErrorCode.MERCHANT_EXISTS

@@ -12,7 +12,9 @@ import pytest
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.e2e.conftest import DEFAULT_MCHID, FAST_NOTIFY, OPENID, Emu, Receiver, new_trade_no
+from tests.support.common import DEFAULT_MCHID, FAST_NOTIFY, OPENID, new_trade_no
+from tests.support.emulator import Emu
+from tests.support.receiver import Receiver
 from wxpay_emulator.testing import EmulatorProcess, run_emulator
 
 CLIENT_IP = "127.0.0.1"

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPayType
 
-from tests.e2e.conftest import Emu, Receiver, build_wxpay, new_trade_no
+from tests.support.common import new_trade_no
+from tests.support.emulator import Emu
+from tests.support.receiver import Receiver
+from tests.support.sdk import build_wxpay
 from wxpay_emulator.testing import EmulatorProcess
 
 SECOND_APPID = "wx" + secrets.token_hex(8)
