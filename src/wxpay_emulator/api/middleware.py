@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wxpay_emulator.api.shapes import shape_of
+from wxpay_emulator.api.shapes import Shapes
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -19,14 +19,15 @@ class RefuseNulInUrl:
     """A %00 in a path or query can match no WeChat identifier (and PostgreSQL text cannot hold it):
     refuse it up front, in the family's shape, rather than let it reach the store."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, shapes: Shapes) -> None:
         self.app = app
+        self.shapes = shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"%00" in raw or b"\x00" in raw:
-                shape = shape_of(scope.get("path", ""))
+                shape = self.shapes.of(scope.get("path", ""))
                 if shape is not None:
                     refusal = shape.bad_request(Request(scope), "请求路径或查询参数含有非法字符(NUL)")
                 else:
@@ -42,8 +43,9 @@ class ContainUnexpected:
     Starlette's ServerErrorMiddleware goes on to uvicorn, which drops the keep-alive connection, and an
     SDK reusing it would fail its next, unrelated call."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, shapes: Shapes) -> None:
         self.app = app
+        self.shapes = shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +66,7 @@ class ContainUnexpected:
             if started:
                 raise
             response: Response
-            shape = shape_of(scope.get("path", ""))
+            shape = self.shapes.of(scope.get("path", ""))
             if shape is not None:
                 response = shape.system_error(Request(scope))
             else:

@@ -2,14 +2,14 @@
 
 Routes render their own successes and domain errors, but some answers are made before or outside a
 route: an unknown path or method (404/405), a body FastAPI refused, a NUL in the URL, an unexpected
-exception. Each family registers a :class:`Shape` for its path prefixes so those answers come back in
-its own form (APIv3 signed JSON, APIv2 XML, cloud and Mini Program ``errcode`` JSON); everything else
-answers in the control plane's ``{"code", "message"}``.
+exception. Each family declares a :class:`Shape` for its path prefixes (its family.py, read by
+registry.py) so those answers come back in its own form (APIv3 signed JSON, APIv2 XML, cloud and
+Mini Program ``errcode`` JSON); everything else answers in the control plane's ``{"code", "message"}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -33,19 +33,20 @@ class Shape:
         return path.startswith(self.prefixes)
 
 
-_SHAPES: list[Shape] = []
+class Shapes:
+    """The shapes of the families an app serves, most specific prefix first. create_app builds one from
+    the family registry and keeps it in ``app.state.shapes``; the middleware and exception handlers
+    ask it which family owns a path."""
 
+    def __init__(self, shapes: Iterable[Shape]) -> None:
+        unique = {s.name: s for s in shapes}
+        self._shapes = sorted(unique.values(), key=lambda s: -max(len(p) for p in s.prefixes))
 
-def register(shape: Shape) -> None:
-    """Called once per family at import of app.py; later registrations win for overlapping prefixes
-    only if they are longer (the most specific prefix owns the path)."""
-    if all(s.name != shape.name for s in _SHAPES):
-        _SHAPES.append(shape)
-        _SHAPES.sort(key=lambda s: -max(len(p) for p in s.prefixes))
+    def __iter__(self) -> Iterator[Shape]:
+        return iter(self._shapes)
 
-
-def shape_of(path: str) -> Shape | None:
-    for shape in _SHAPES:
-        if shape.owns(path):
-            return shape
-    return None
+    def of(self, path: str) -> Shape | None:
+        for shape in self._shapes:
+            if shape.owns(path):
+                return shape
+        return None

@@ -217,14 +217,19 @@ class OrderService:
             raise DomainError(ErrorCode.ORDER_NOT_EXIST, "prepay_id无效", field="package", value=prepay_id)
         return order
 
-    def close(self, mchid: str, out_trade_no: str, sp_mchid: str | None = None) -> Order:
-        """Close an unpaid order. Closing a closed order again succeeds, as at WeChat."""
+    def close(
+        self, mchid: str, out_trade_no: str, sp_mchid: str | None = None, *, again_is_error: bool = False
+    ) -> Order:
+        """Close an unpaid order. Closing a closed order again succeeds, as at WeChat's APIv3; APIv2
+        (``again_is_error``) answers ORDER_CLOSED for a closed or revoked one."""
         now = self.clock.now()
         with self.uow() as uow:
             repo = uow.orders
             order = repo.by_out_trade_no(mchid, out_trade_no, lock=True)
             if order is None or order.sp_mchid != sp_mchid or order.combine_id is not None:
                 raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
+            if again_is_error and order.state in (TradeState.CLOSED, TradeState.REVOKED):
+                raise DomainError(ErrorCode.ORDER_CLOSED, "订单已关闭，无法重复关闭")
             if order.state is TradeState.CLOSED:
                 return order
             if order.state in (TradeState.SUCCESS, TradeState.REFUND):

@@ -30,25 +30,40 @@ BATCH = 32
 RESPONSE_KEEP = 2000  # characters of the merchant's answer kept for inspection
 
 
+class Doorbell:
+    """What the domain rings when it writes a notification row, made before the domain so that the
+    dispatcher (made after it, from it) needs no patching: create_app passes ``ring`` to the domain
+    and the doorbell to the dispatcher."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def ring(self) -> None:
+        """Thread-safe: called from the threadpool when a notification row is written."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.event.set)
+
+
 class Dispatcher:
-    def __init__(self, domain: Domain, timeout_seconds: float, poll_seconds: float) -> None:
+    def __init__(
+        self, domain: Domain, timeout_seconds: float, poll_seconds: float, doorbell: Doorbell | None = None
+    ) -> None:
         self.domain = domain
         self.timeout = timeout_seconds
         self.poll = poll_seconds
-        self._wake = asyncio.Event()
+        self.doorbell = doorbell or Doorbell()
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
-        """Thread-safe: called from the threadpool when a notification row is written."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        """Thread-safe: deliver what is due now (the clock moved, a row was written)."""
+        self.doorbell.ring()
 
     def waker(self) -> Callable[[], None]:
         return self.wake
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self.doorbell.loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="wxpay-emulator-dispatcher")
 
     async def stop(self) -> None:
@@ -65,8 +80,8 @@ class Dispatcher:
                 except Exception:  # the loop must survive a bad row or a database hiccup
                     log.exception("notification dispatch pass failed")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
-                self._wake.clear()
+                    await asyncio.wait_for(self.doorbell.event.wait(), timeout=self.poll)
+                self.doorbell.event.clear()
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         # Refunds whose delay has run out succeed without a request (their notices join this batch).

@@ -21,6 +21,7 @@ from defusedxml import DefusedXmlException
 
 from wxpay_emulator.crypto import rsa_sign
 from wxpay_emulator.domain.models import Merchant
+from wxpay_emulator.families import Family, notification_family
 
 CLOUD_SCHEME = (
     "cloud+"  # notify URLs of cloud orders: cloud+container://env/service/path, cloud+function://env/name
@@ -73,10 +74,15 @@ V2 = WireProtocol("v2", "text/xml", False, _v2_ack)
 CLOUD = WireProtocol("cloud", "application/json", False, _cloud_ack)
 
 
-def protocol_for(family: str) -> WireProtocol:
-    """Notification families: ``v3*`` (v3, v3combine, v3refund ...), ``v2*``, ``cloud*``."""
-    if family.startswith("v2"):
-        return V2
-    if family.startswith("cloud"):
-        return CLOUD
-    return V3
+# Every family that is notified, and how (a test checks that each family with renderers has one).
+PROTOCOLS: dict[Family, WireProtocol] = {
+    Family.V3: V3,
+    Family.V2: V2,
+    Family.CLOUD_HOSTING: CLOUD,
+    Family.CLOUD_FUNCTION: CLOUD,
+}
+
+
+def protocol_for(kind: str) -> WireProtocol:
+    """The protocol of a stored notification kind (``v3``, ``v3combine``, ``v2refund``, ``cloudfn`` ...)."""
+    return PROTOCOLS[notification_family(kind)]

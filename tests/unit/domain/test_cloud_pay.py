@@ -12,13 +12,7 @@ import pytest
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import CLOUD_ERRORS, DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import draft_of
-from wxpay_emulator.crypto import v2_sign
-from wxpay_emulator.domain.cloud import EndpointKind
-from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID, CloudPayService, ensure_provider
-from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import KeyMode, PaymentResult
-from wxpay_emulator.domain.services import Domain
-from wxpay_emulator.wire.cloud import (
+from wxpay_emulator.api.cloud.wire import (
     CloudBadRequest,
     FunctionOrderRef,
     FunctionUnifiedOrder,
@@ -29,6 +23,12 @@ from wxpay_emulator.wire.cloud import (
     parse,
     parse_time,
 )
+from wxpay_emulator.crypto import v2_sign
+from wxpay_emulator.domain.cloud import EndpointKind
+from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID, CloudPayService, ensure_provider
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.models import KeyMode, PaymentResult
+from wxpay_emulator.domain.services import Domain
 
 APP = "wxd2565e6a04246fd1"
 SEED_001 = {

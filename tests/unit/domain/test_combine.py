@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.support.domain import combine_parties
+from wxpay_emulator.api.v3.wire_combine import CombinePrepayRequest
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import (
     CombineDraft,
@@ -27,7 +28,6 @@ from wxpay_emulator.domain.models import (
     SubOrderDraft,
 )
 from wxpay_emulator.domain.services import Domain
-from wxpay_emulator.wire.v3_combine import CombinePrepayRequest
 
 ALPHABET = string.digits + string.ascii_letters + "_-|*"
 INT32_MAX = 2**31 - 1

@@ -5,7 +5,7 @@ camelCased), in the envelopes of routes.py.
 A cloud refund is a refund of the cloud provider's (1800780001) partner order, asked for the merchant
 ``sub_mch_id``. The refund-result callback, when the request names one (``env_id`` + ``callback_type`` +
 ``container`` / ``function_name``; functions: ``envId`` + ``functionName``), goes to the registered
-container service or cloud function once the refund settles (notify/payloads_cloud.py). Domain refusals
+container service or cloud function once the refund settles (api/cloud/notify.py). Domain refusals
 answer ``result_code`` FAIL with errors.py's ``err_code`` and the domain's reason as ``err_code_des``;
 queryrefund answers REFUNDNOTEXIST for an unknown order or refund and for an order without refunds.
 """
@@ -15,17 +15,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from wxpay_emulator.api import v2words
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import answer, caller_appid, refused
-from wxpay_emulator.api.v2 import render as v2_render
-from wxpay_emulator.domain.cloud import container_address, function_address
-from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY, PROVIDER_MCHID, ensure_provider
-from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import Order, Refund, RefundDraft
-from wxpay_emulator.domain.services import Domain
-from wxpay_emulator.wire.cloud import (
+from wxpay_emulator.api.cloud.wire import (
     CloudBadRequest,
     FunctionRefund,
     FunctionRefundQuery,
@@ -33,6 +28,12 @@ from wxpay_emulator.wire.cloud import (
     HostingRefundQuery,
     parse,
 )
+from wxpay_emulator.api.faults import operation
+from wxpay_emulator.domain.cloud import container_address, function_address
+from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY, PROVIDER_MCHID, ensure_provider
+from wxpay_emulator.domain.errors import DomainError, ErrorCode
+from wxpay_emulator.domain.models import Order, Refund, RefundDraft
+from wxpay_emulator.domain.services import Domain
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,7 +118,7 @@ async def _handle(request: Request, operation: str) -> Response:
             q = parse(FunctionRefundQuery, raw) if function else parse(HostingRefundQuery, raw)
             sub_mch_id = q.sub_mch_id
             order, refunds = await call(request, _lookup, domain, q)
-            if v2_render.offset_beyond(refunds, q.offset):
+            if v2words.offset_beyond(refunds, q.offset):
                 raise CloudBadRequest("PARAM_ERROR", "offset超过了退款单总笔数total_refund_count")
             data = render.refund_query(order, refunds, q.offset, provider, domain.ids)
     except CloudBadRequest as exc:
@@ -135,14 +136,14 @@ async def _handle(request: Request, operation: str) -> Response:
     return answer(request, data)
 
 
-@router.post("/_/pay/refund")
-@router.post("/_/cloudpay/refund")
+@router.post("/_/pay/refund", **operation("cloud.refund", faults=False))
+@router.post("/_/cloudpay/refund", **operation("cloud.refund", faults=False))
 async def refund(request: Request) -> Response:
     return await _handle(request, "refund")
 
 
-@router.post("/_/pay/queryrefund")
-@router.post("/_/pay/queryRefund")
-@router.post("/_/cloudpay/queryRefund")
+@router.post("/_/pay/queryrefund", **operation("cloud.queryrefund", faults=False))
+@router.post("/_/pay/queryRefund", **operation("cloud.queryrefund", faults=False))
+@router.post("/_/cloudpay/queryRefund", **operation("cloud.queryrefund", faults=False))
 async def query_refund(request: Request) -> Response:
     return await _handle(request, "query")

@@ -1,5 +1,5 @@
 """Domain records -> seed 001's snake_case fields (``total_fee``, ``time_end`` ...): the one place the
-cloud families name them. Seed 003's camelCase is derived from these (wire.cloud.camel_keys).
+cloud families name them. Seed 003's camelCase is derived from these (api/cloud/wire.py camel_keys).
 
 ``appid`` shows the calling Mini Program, as seed 001's example does (``appid`` = ``sub_appid``), and
 ``mch_id`` the cloud provider. ``sign`` is the v2 MD5 sign of the scalar fields with the provider's
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from wxpay_emulator.api.v2 import render as v2_render
+from wxpay_emulator.api import v2words
+from wxpay_emulator.api.cloud.wire import format_time
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.wire.cloud import format_time
-from wxpay_emulator.wire.v2 import format_datetime
+from wxpay_emulator.wire import format_datetime
 
 NONCE_LENGTH = 16  # seed 001's example nonce_str is 16 characters
 
@@ -147,7 +147,7 @@ def refund_applied(order: Order, refund: Refund, provider: Merchant, ids: Ids) -
         "refund_id": refund.refund_id,
         "refund_fee": refund.refund,
         "total_fee": order.total,
-        "cash_fee": v2_render.cash_fee(order),
+        "cash_fee": v2words.cash_fee(order),
         "cash_refund_fee": refund.refund,
         # No coupon engine: the /_/pay/refund example's coupon fields, zero and empty.
         "coupon_refund_fee": 0,
@@ -164,14 +164,14 @@ def refund_query(
 ) -> dict[str, Any]:
     """v2 refundquery's answer in the cloud's form: the order's amounts and its refunds as parallel
     ``*_list`` arrays (where v2 numbers ``out_refund_no_$n``), as the /_/pay/queryrefund example shows
-    and merchants' code reads them (at most v2_render.MAX_LISTED from ``offset``;
+    and merchants' code reads them (at most v2words.MAX_LISTED from ``offset``;
     ``total_refund_count`` only when an offset was given)."""
     head = _head(provider.mchid, order.sub_appid, order.mchid, ids.nonce(NONCE_LENGTH))
     start = offset or 0
-    listed = refunds[start : start + v2_render.MAX_LISTED]
+    listed = refunds[start : start + v2words.MAX_LISTED]
     tail: dict[str, Any] = {
         "result_code": "SUCCESS",
-        **v2_render.order_amounts(order),
+        **v2words.order_amounts(order),
         "total_refund_count": len(refunds) if offset is not None else None,
         "refund_count": len(listed),
         "out_refund_no_list": [r.out_refund_no for r in listed],
@@ -179,8 +179,8 @@ def refund_query(
         "refund_channel_list": [r.channel for r in listed],
         "refund_fee_list": [r.refund for r in listed],
         "settlement_refund_fee_list": [r.refund for r in listed],
-        "refund_status_list": [v2_render.REFUND_STATUS[r.status.value] for r in listed],
-        "refund_account_list": [v2_render.refund_account(r) for r in listed],
+        "refund_status_list": [v2words.REFUND_STATUS[r.status.value] for r in listed],
+        "refund_account_list": [v2words.refund_account(r) for r in listed],
         "refund_recv_accout_list": [r.user_received_account for r in listed],
         "refund_success_time_list": [
             format_datetime(r.success_time) if r.success_time else "" for r in listed
@@ -193,5 +193,5 @@ def refund_result(order: Order, refund: Refund, provider: Merchant, ids: Ids) ->
     """The refund-result callback: v2 refund notification's fields, in the clear (the platform delivers
     it inside WeChat's cloud, as the payment-result callback)."""
     head = _head(provider.mchid, order.sub_appid, order.mchid, ids.nonce(NONCE_LENGTH))
-    fields = {**head, **v2_render.refund_result(order, refund)}
+    fields = {**head, **v2words.refund_result(order, refund)}
     return {k: v for k, v in fields.items() if v is not None}

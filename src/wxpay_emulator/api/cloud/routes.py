@@ -24,16 +24,7 @@ from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, cloud_error_of
 from wxpay_emulator.api.cloud.shape import function_error, function_operation, hosting_error
-from wxpay_emulator.domain.cloud import container_address, function_address
-from wxpay_emulator.domain.cloud_pay import (
-    FUNCTION_FAMILY,
-    HOSTING_FAMILY,
-    CloudPayService,
-    ensure_provider,
-)
-from wxpay_emulator.domain.errors import DomainError
-from wxpay_emulator.domain.models import Merchant, OrderDraft
-from wxpay_emulator.wire.cloud import (
+from wxpay_emulator.api.cloud.wire import (
     LACK_PARAMS,
     CloudBadRequest,
     FunctionOrderRef,
@@ -43,6 +34,16 @@ from wxpay_emulator.wire.cloud import (
     camel_keys,
     parse,
 )
+from wxpay_emulator.api.faults import operation
+from wxpay_emulator.domain.cloud import container_address, function_address
+from wxpay_emulator.domain.cloud_pay import (
+    FUNCTION_FAMILY,
+    HOSTING_FAMILY,
+    CloudPayService,
+    ensure_provider,
+)
+from wxpay_emulator.domain.errors import DomainError
+from wxpay_emulator.domain.models import Merchant, OrderDraft
 
 router = APIRouter(include_in_schema=False)
 
@@ -146,22 +147,22 @@ async def _handle(request: Request, operation: str) -> Response:
     return answer(request, data)
 
 
-@router.post("/_/pay/unifiedorder")
-@router.post("/_/pay/unifiedOrder")
-@router.post("/_/cloudpay/unifiedOrder")
+@router.post("/_/pay/unifiedorder", **operation("cloud.unifiedorder", faults=False))
+@router.post("/_/pay/unifiedOrder", **operation("cloud.unifiedorder", faults=False))
+@router.post("/_/cloudpay/unifiedOrder", **operation("cloud.unifiedorder", faults=False))
 async def unified_order(request: Request) -> Response:
     return await _handle(request, "unified")
 
 
-@router.post("/_/pay/queryorder")
-@router.post("/_/pay/queryOrder")
-@router.post("/_/cloudpay/queryOrder")
+@router.post("/_/pay/queryorder", **operation("cloud.queryorder", faults=False))
+@router.post("/_/pay/queryOrder", **operation("cloud.queryorder", faults=False))
+@router.post("/_/cloudpay/queryOrder", **operation("cloud.queryorder", faults=False))
 async def query_order(request: Request) -> Response:
     return await _handle(request, "query")
 
 
-@router.post("/_/pay/closeorder")
-@router.post("/_/pay/closeOrder")
-@router.post("/_/cloudpay/closeOrder")
+@router.post("/_/pay/closeorder", **operation("cloud.closeorder", faults=False))
+@router.post("/_/pay/closeOrder", **operation("cloud.closeorder", faults=False))
+@router.post("/_/cloudpay/closeOrder", **operation("cloud.closeorder", faults=False))
 async def close_order(request: Request) -> Response:
     return await _handle(request, "close")

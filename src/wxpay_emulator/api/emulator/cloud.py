@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.domain.cloud import CloudEndpoint, EndpointKind
-from wxpay_emulator.wire.v3 import reject_nul
+from wxpay_emulator.wire import reject_nul
 
 router = APIRouter(prefix="/emulator/v1/cloud")
 

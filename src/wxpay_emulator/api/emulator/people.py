@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.domain.miniprogram import UNSET, User
 from wxpay_emulator.domain.models import App
-from wxpay_emulator.wire.v3 import reject_nul
+from wxpay_emulator.wire import reject_nul
 
 router = APIRouter(prefix="/emulator/v1")
 

@@ -14,11 +14,10 @@ from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator.routes import _Body
-from wxpay_emulator.api.v3.refund import refund_json
+from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.models import Refund, RefundDraft, RefundStatus
-from wxpay_emulator.wire.v3 import OUT_TRADE_NO_PATTERN
-from wxpay_emulator.wire.v3_refund import OUT_REFUND_NO_PATTERN
+from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN, OUT_TRADE_NO_PATTERN
 
 router = APIRouter(prefix="/emulator/v1")
 
@@ -37,10 +36,10 @@ class OutcomeBody(_Body):
     status: Literal["SUCCESS", "ABNORMAL", "CLOSED"]
 
 
-def refund_view(refund: Refund) -> dict[str, Any]:
+def refund_view(refund: Refund, views: Views) -> dict[str, Any]:
     """The refund as the APIv3 query shows it, plus the emulator's own fields."""
     return {
-        "refund": refund_json(refund),
+        "refund": views.refund(refund),
         "mchid": refund.mchid,
         "sp_mchid": refund.sp_mchid,
         "family": refund.family,
@@ -68,13 +67,14 @@ async def create(body: RefundBody, request: Request) -> dict[str, Any]:
         notify_url=body.notify_url,
     )
     refund = await call(request, domain.refunds.create, draft)
-    return refund_view(refund)
+    return refund_view(refund, views_of(request))
 
 
 @router.get("/refunds")
 async def listing(request: Request, mchid: str | None = None) -> dict[str, Any]:
     found = await call(request, domain_of(request).refunds.list, mchid)
-    return {"data": [refund_view(r) for r in found]}
+    views = views_of(request)
+    return {"data": [refund_view(r, views) for r in found]}
 
 
 @router.post("/refunds/{out_refund_no}")
@@ -82,4 +82,4 @@ async def outcome(out_refund_no: str, body: OutcomeBody, request: Request) -> di
     refund = await call(
         request, domain_of(request).refunds.finish, body.mchid, out_refund_no, RefundStatus(body.status)
     )
-    return refund_view(refund)
+    return refund_view(refund, views_of(request))

@@ -13,14 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.v3 import render
-from wxpay_emulator.api.v3.faults import Faults
-from wxpay_emulator.api.v3.refund import refund_json
+from wxpay_emulator.api.faults import Faults
+from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult
 from wxpay_emulator.material import merchant_json, write_material
-from wxpay_emulator.wire.v3 import reject_nul
+from wxpay_emulator.wire import reject_nul
 
 router = APIRouter(prefix="/emulator/v1")
 
@@ -79,10 +78,10 @@ def _data_dir(request: Request) -> Path:
     return path
 
 
-def order_view(order: Order) -> dict[str, Any]:
+def order_view(order: Order, views: Views) -> dict[str, Any]:
     """The order as the query API of its family shows it, plus the emulator's own fields."""
     return {
-        "transaction": render.any_transaction(order),
+        "transaction": views.order(order),
         "prepay_id": order.prepay_id,
         "prepay_expires_at": rfc3339(order.prepay_expires_at) if order.prepay_expires_at else None,
         "combine_id": order.combine_id,
@@ -111,12 +110,12 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
             combine_out_trade_no=body.combine_out_trade_no,
             openid=body.openid,
         )
-        return render.combine_transaction(combine)
+        return views_of(request).combine(combine)
     if body.prepay_id is not None:
         paid = await call(request, domain.pay_by_prepay_id, body.result, body.prepay_id, body.openid)
         if isinstance(paid, CombineOrder):
-            return render.combine_transaction(paid)
-        return render.any_transaction(paid)
+            return views_of(request).combine(paid)
+        return views_of(request).order(paid)
     if body.mchid is None or body.out_trade_no is None:
         raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
     order = await call(
@@ -127,7 +126,7 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
         out_trade_no=body.out_trade_no,
         openid=body.openid,
     )
-    return render.any_transaction(order)
+    return views_of(request).order(order)
 
 
 @router.post("/request-payment")
@@ -144,8 +143,8 @@ async def request_payment(body: RequestPaymentBody, request: Request) -> dict[st
         openid=body.openid,
     )
     if isinstance(order, CombineOrder):
-        return {"errMsg": "requestPayment:ok", "transaction": render.combine_transaction(order)}
-    return {"errMsg": "requestPayment:ok", "transaction": render.any_transaction(order)}
+        return {"errMsg": "requestPayment:ok", "transaction": views_of(request).combine(order)}
+    return {"errMsg": "requestPayment:ok", "transaction": views_of(request).order(order)}
 
 
 @router.get("/orders")
@@ -153,7 +152,10 @@ async def orders(request: Request, mchid: str | None = None) -> dict[str, Any]:
     found = await call(request, domain_of(request).orders.list, mchid)
     # Each order's refunds, as the APIv3 refund query shows them.
     refunds = await call(request, domain_of(request).refunds.for_orders, [o.id for o in found])
-    return {"data": [{**order_view(o), "refunds": [refund_json(r) for r in refunds[o.id]]} for o in found]}
+    views = views_of(request)
+    return {
+        "data": [{**order_view(o, views), "refunds": [views.refund(r) for r in refunds[o.id]]} for o in found]
+    }
 
 
 @router.get("/clock")

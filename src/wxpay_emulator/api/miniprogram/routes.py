@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.faults import operation
 from wxpay_emulator.domain.miniprogram import IssuedToken, MiniProgramError
-from wxpay_emulator.wire.v3 import reject_nul
+from wxpay_emulator.wire import reject_nul
 
 router = APIRouter()
 
@@ -46,7 +47,7 @@ class StableTokenBody(BaseModel):
     force_refresh: bool = False
 
 
-@router.get("/cgi-bin/token")
+@router.get("/cgi-bin/token", **operation("mp.token", faults=False))
 async def token(
     request: Request, grant_type: str | None = None, appid: str | None = None, secret: str | None = None
 ) -> JSONResponse:
@@ -54,7 +55,7 @@ async def token(
     return _token_body(await answer(request, mp.issue_token, grant_type, appid, secret))
 
 
-@router.post("/cgi-bin/stable_token")
+@router.post("/cgi-bin/stable_token", **operation("mp.stable_token", faults=False))
 async def stable_token(body: StableTokenBody, request: Request) -> JSONResponse:
     mp = domain_of(request).miniprogram
     result = await answer(
@@ -63,7 +64,7 @@ async def stable_token(body: StableTokenBody, request: Request) -> JSONResponse:
     return _token_body(result)
 
 
-@router.get("/wxa/getpaidunionid")
+@router.get("/wxa/getpaidunionid", **operation("mp.getpaidunionid", faults=False))
 async def getpaidunionid(
     request: Request,
     access_token: str | None = None,

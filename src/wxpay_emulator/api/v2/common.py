@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wxpay_emulator.api.calls import domain_of
+from wxpay_emulator.api.faults import Faults, declared_operation
+from wxpay_emulator.api.v2 import wire
 from wxpay_emulator.api.v2.errors import DESCRIPTIONS, V2Error, protocol_error
-from wxpay_emulator.api.v3.faults import Faults
 from wxpay_emulator.crypto import CryptoError, v2_sign
 from wxpay_emulator.domain.models import Merchant
-from wxpay_emulator.wire import v2 as wire
 
 SANDBOX_PREFIXES = ("/sandboxnew/", "/xdc/apiv2sandbox/")
 CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -85,8 +85,8 @@ def check_sign(fields: dict[str, str], key: str, sign_type: str) -> None:
         raise protocol_error("SIGNERROR", "签名错误") from exc
 
 
-async def v2_call(request: Request, operation: str, *, appid_required: bool = True) -> V2Call:
-    """Read, identify and verify the request; then answer an armed fault of ``operation``."""
+async def v2_call(request: Request, *, appid_required: bool = True) -> V2Call:
+    """Read, identify and verify the request; then answer an armed fault of the route's operation."""
     fields = await read_fields(request)
     sign_type = sign_type_of(fields)
     if appid_required and not fields.get("appid"):
@@ -101,7 +101,7 @@ async def v2_call(request: Request, operation: str, *, appid_required: bool = Tr
         # A sub-merchant's APIs are called by its service provider, with sub_mch_id.
         raise V2Error("NOAUTH", "商户无此接口权限: 特约商户请由服务商以sub_mch_id调用")
     faults: Faults = request.app.state.faults
-    fault = faults.pop(operation)
+    fault = faults.pop(declared_operation(request))
     if fault is not None:
         raise V2Error(fault.code, fault.message)
     return call

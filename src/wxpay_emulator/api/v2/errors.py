@@ -86,3 +86,9 @@ def from_domain(err: DomainError) -> V2Error:
     if err.code is ErrorCode.OUT_TRADE_NO_USED and err.issue == OTHER_FAMILY:
         return V2Error("OUT_TRADE_NO_USED", err.message)
     return V2Error(_FROM_DOMAIN.get(err.code, "SYSTEMERROR"), err.message)
+
+
+# Fault injection (api/faults.py): APIv2 operations answer a signed result_code=FAIL with one of these.
+V2_FAULT_CODES = frozenset(
+    {"SYSTEMERROR", "NOTENOUGH", "NOAUTH", "INVALID_REQUEST", "FREQUENCY_LIMITED", "BIZERR_NEED_RETRY"}
+)

@@ -4,23 +4,25 @@ runs with TLS) and ``/pay/refundquery``, also under the simulation prefixes."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator import tls
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.v2 import render
+from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.api.v2.common import V2Call, success, v2_call
 from wxpay_emulator.api.v2.errors import V2Error, protocol_error
 from wxpay_emulator.api.v2.routes import METHODS, PREFIXES
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, Refund, RefundDraft
-from wxpay_emulator.wire import v2 as wire
+from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
 
 router = APIRouter()
 
 REFUND_ACCOUNTS = ("REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS")
-OUT_REFUND_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
+OUT_REFUND_NO = re.compile(OUT_REFUND_NO_PATTERN)
 
 
 def _party(c: V2Call) -> tuple[str, str | None]:
@@ -101,7 +103,7 @@ def _target(request: Request, draft: RefundDraft) -> Order | None:
 
 
 async def refund(request: Request) -> Response:
-    c = await v2_call(request, "v2.refund")
+    c = await v2_call(request)
     settings = request.app.state.settings
     if settings.tls and not tls.presented_by(request.scope, c.merchant):
         raise protocol_error("CERT_ERROR", "证书错误: 请使用该商户的API证书(apiclient_cert.pem)发起请求")
@@ -136,7 +138,7 @@ def _queried(c: V2Call, request: Request) -> tuple[Order, list[Refund]]:
 
 
 async def refundquery(request: Request) -> Response:
-    c = await v2_call(request, "v2.refundquery")
+    c = await v2_call(request)
     order, refunds = await call(request, _queried, c, request)
     offset = c.get("offset")
     start = int(offset) if offset is not None and wire.is_digits(offset) and len(offset) < 10 else None
@@ -146,8 +148,12 @@ async def refundquery(request: Request) -> Response:
     return success(request, c, fields)
 
 
+def _routes(path: str, name: str, op: str) -> Any:
+    return router.api_route(path, methods=METHODS, name=name, include_in_schema=False, **operation(op))
+
+
 for _prefix in PREFIXES:
-    router.api_route(f"{_prefix}/secapi/pay/refund", methods=METHODS, include_in_schema=False)(refund)
-    router.api_route(f"{_prefix}/pay/refundquery", methods=METHODS, include_in_schema=False)(refundquery)
+    _routes(f"{_prefix}/secapi/pay/refund", f"v2.refund{_prefix}", "v2.refund")(refund)
+    _routes(f"{_prefix}/pay/refundquery", f"v2.refundquery{_prefix}", "v2.refundquery")(refundquery)
     if _prefix:  # the simulation system also took refunds without /secapi/
-        router.api_route(f"{_prefix}/pay/refund", methods=METHODS, include_in_schema=False)(refund)
+        _routes(f"{_prefix}/pay/refund", f"v2.refund{_prefix}.plain", "v2.refund")(refund)

@@ -7,11 +7,11 @@ Answers: every one to a known merchant carries ``Wechatpay-*`` headers from its 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request, Response
 
+from wxpay_emulator import wire
 from wxpay_emulator.api.calls import call
 from wxpay_emulator.api.v3.errors import V3Error
 from wxpay_emulator.clock import Clock
@@ -86,7 +86,7 @@ async def authenticate(request: Request, domain: Domain, max_skew: int) -> tuple
 
 
 def dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return wire.dumps(payload).encode()
 
 
 def signed_response(

@@ -9,13 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
+from wxpay_emulator.api.v3 import wire as v3
+from wxpay_emulator.api.v3 import wire_combine as v3_combine
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import authenticated, prepay_answer, same_merchant, time_expire
 from wxpay_emulator.api.v3.parsing import param_error, parse_body
 from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import CombineDraft, SubOrderDraft
-from wxpay_emulator.wire import v3, v3_combine
 
 router = APIRouter()
 
@@ -54,27 +56,29 @@ def _draft(kind: str, req: v3_combine.CombinePrepayRequest) -> CombineDraft:
     )
 
 
-@router.post("/v3/combine-transactions/{kind}")
+@router.post("/v3/combine-transactions/{kind}", **operation("combine.prepay"))
 async def prepay(kind: str, request: Request) -> Response:
     if kind not in v3.TRADE_TYPES:
         return not_implemented(request)
-    merchant, body = await authenticated(request, "combine.prepay")
+    merchant, body = await authenticated(request)
     req = parse_body(v3_combine.CombinePrepayRequest, body)
     same_merchant(req.combine_mchid, merchant, "combine_mchid")
     combine = await call(request, domain_of(request).combines.place, _draft(kind, req))
     return signed_response(request, 200, prepay_answer(kind, combine.prepay_id, request))
 
 
-@router.get("/v3/combine-transactions/out-trade-no/{combine_out_trade_no}")
+@router.get("/v3/combine-transactions/out-trade-no/{combine_out_trade_no}", **operation("combine.query"))
 async def query(combine_out_trade_no: str, request: Request) -> Response:
-    merchant, _ = await authenticated(request, "combine.query")
+    merchant, _ = await authenticated(request)
     combine = await call(request, domain_of(request).combines.find, merchant.mchid, combine_out_trade_no)
     return signed_response(request, 200, render.combine_transaction(combine))
 
 
-@router.post("/v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close")
+@router.post(
+    "/v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close", **operation("combine.close")
+)
 async def close(combine_out_trade_no: str, request: Request) -> Response:
-    merchant, body = await authenticated(request, "combine.close")
+    merchant, body = await authenticated(request)
     req = parse_body(v3_combine.CombineCloseRequest, body)
     subs = [(s.mchid, s.out_trade_no) for s in req.sub_orders]
     await call(

@@ -9,21 +9,23 @@ from typing import Any
 from fastapi import Request
 
 from wxpay_emulator.api.calls import domain_of
+from wxpay_emulator.api.faults import Faults, declared_operation
 from wxpay_emulator.api.v3.auth import authenticate
-from wxpay_emulator.api.v3.errors import V3Error
-from wxpay_emulator.api.v3.faults import Faults
+from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error
 from wxpay_emulator.api.v3.parsing import param_error
+from wxpay_emulator.api.v3.wire import SceneInfo
 from wxpay_emulator.clock import parse_rfc3339
 from wxpay_emulator.domain.models import Merchant
-from wxpay_emulator.wire.v3 import SceneInfo
 
 
-async def authenticated(request: Request, operation: str) -> tuple[Merchant, bytes]:
-    """Verify the request, then answer an armed fault of ``operation`` if there is one."""
+async def authenticated(request: Request) -> tuple[Merchant, bytes]:
+    """Verify the request, then answer an armed fault of the route's operation if there is one."""
     settings = request.app.state.settings
     merchant, body = await authenticate(request, domain_of(request), settings.max_clock_skew_seconds)
     faults: Faults = request.app.state.faults
-    faults.take(operation)
+    fault = faults.pop(declared_operation(request))
+    if fault is not None:
+        raise V3Error(FAULT_STATUS[fault.code], fault.code, fault.message)
     return merchant, body
 
 

@@ -72,3 +72,35 @@ def body_of(err: V3Error) -> dict[str, Any]:
     if err.detail is not None:
         body["detail"] = err.detail
     return body
+
+
+# Fault injection (api/faults.py): the codes an armed APIv3 operation can answer.
+# Every code of seed 002's table and seed 004's (which spells some without the underscore), with the
+# HTTP status the seed gives it.
+FAULT_STATUS: dict[str, int] = {
+    "USERPAYING": 202,
+    "TRADE_ERROR": 403,
+    "SYSTEM_ERROR": 500,
+    "SYSTEMERROR": 500,
+    "SIGN_ERROR": 401,
+    "RULE_LIMIT": 403,
+    "RULELIMIT": 403,
+    "PARAM_ERROR": 400,
+    "OUT_TRADE_NO_USED": 403,
+    "ORDER_NOT_EXIST": 404,
+    "ORDER_CLOSED": 400,
+    "OPENID_MISMATCH": 500,
+    "NOT_ENOUGH": 403,
+    "NO_AUTH": 403,
+    "NOAUTH": 403,
+    "MCH_NOT_EXISTS": 400,
+    "INVALID_TRANSACTIONID": 500,
+    "INVALID_REQUEST": 400,
+    "FREQUENCY_LIMITED": 429,
+    "BANK_ERROR": 500,
+    "APPID_MCHID_NOT_MATCH": 400,
+    "ACCOUNT_ERROR": 403,
+    # 申请退款's WeChat-side codes: the payer's account is closed; the merchant's balance is short
+    # (NOT_ENOUGH, above) belongs here too.
+    "USER_ACCOUNT_ABNORMAL": 403,
+}

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from wxpay_emulator.api.v3.errors import V3Error
-from wxpay_emulator.wire.v3 import OUT_TRADE_NO_PATTERN
+from wxpay_emulator.api.v3.wire import OUT_TRADE_NO_PATTERN
 
 M = TypeVar("M", bound=BaseModel)
 

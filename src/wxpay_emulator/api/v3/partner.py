@@ -9,7 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
+from wxpay_emulator.api.v3 import wire as v3
+from wxpay_emulator.api.v3 import wire_partner as v3_partner
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import (
     authenticated,
@@ -29,7 +32,6 @@ from wxpay_emulator.api.v3.parsing import (
 )
 from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import Merchant, OrderDraft
-from wxpay_emulator.wire import v3, v3_partner
 
 router = APIRouter()
 
@@ -63,11 +65,11 @@ def _draft(kind: str, req: v3_partner.PartnerPrepayRequest, merchant: Merchant) 
     )
 
 
-@router.post("/v3/pay/partner/transactions/{kind}")
+@router.post("/v3/pay/partner/transactions/{kind}", **operation("partner.prepay"))
 async def prepay(kind: str, request: Request) -> Response:
     if kind not in v3.TRADE_TYPES:
         return not_implemented(request)
-    merchant, body = await authenticated(request, "partner.prepay")
+    merchant, body = await authenticated(request)
     draft = _draft(kind, parse_body(v3_partner.PartnerPrepayRequest, body), merchant)
     order = await call(request, domain_of(request).orders.place, draft)
     return signed_response(request, 200, prepay_answer(kind, order.prepay_id, request))
@@ -75,7 +77,7 @@ async def prepay(kind: str, request: Request) -> Response:
 
 async def _pair(request: Request) -> tuple[str, str]:
     """Authenticate a query and return (sp_mchid, sub_mchid), the pair checked for binding."""
-    merchant, _ = await authenticated(request, "partner.query")
+    merchant, _ = await authenticated(request)
     params = dict(request.query_params)
     sp_mchid = same_merchant(required_query(params, "sp_mchid"), merchant, "sp_mchid", "查询参数")
     sub_mchid = required_query(params, "sub_mchid")
@@ -83,7 +85,7 @@ async def _pair(request: Request) -> tuple[str, str]:
     return sp_mchid, sub_mchid
 
 
-@router.get("/v3/pay/partner/transactions/id/{transaction_id}")
+@router.get("/v3/pay/partner/transactions/id/{transaction_id}", **operation("partner.query"))
 async def query_by_transaction_id(transaction_id: str, request: Request) -> Response:
     sp_mchid, sub_mchid = await _pair(request)
     if not is_transaction_id(transaction_id):
@@ -94,7 +96,7 @@ async def query_by_transaction_id(transaction_id: str, request: Request) -> Resp
     return signed_response(request, 200, render.partner_transaction(order))
 
 
-@router.get("/v3/pay/partner/transactions/out-trade-no/{out_trade_no}")
+@router.get("/v3/pay/partner/transactions/out-trade-no/{out_trade_no}", **operation("partner.query"))
 async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response:
     sp_mchid, sub_mchid = await _pair(request)
     out_trade_no_in_path(out_trade_no)
@@ -104,9 +106,9 @@ async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response
     return signed_response(request, 200, render.partner_transaction(order))
 
 
-@router.post("/v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close")
+@router.post("/v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close", **operation("partner.close"))
 async def close(out_trade_no: str, request: Request) -> Response:
-    merchant, body = await authenticated(request, "partner.close")
+    merchant, body = await authenticated(request)
     req = parse_body(v3_partner.PartnerCloseRequest, body)
     same_merchant(req.sp_mchid, merchant, "sp_mchid")
     out_trade_no_in_path(out_trade_no)

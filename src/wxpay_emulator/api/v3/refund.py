@@ -13,42 +13,16 @@ import re
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.v3 import wire_refund as v3_refund
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import authenticated
 from wxpay_emulator.api.v3.parsing import param_error, parse_body
-from wxpay_emulator.clock import rfc3339
-from wxpay_emulator.domain.models import Merchant, Refund, RefundDraft
-from wxpay_emulator.wire import v3_refund
+from wxpay_emulator.api.v3.render import refund_json
+from wxpay_emulator.domain.models import Merchant, RefundDraft
+from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
 
 router = APIRouter()
-
-# When the merchant names no funds_account, WeChat refunds from the unsettled funds (未结算资金).
-DEFAULT_FUNDS_ACCOUNT = "UNSETTLED"
-
-
-def facts(refund: Refund) -> v3_refund.RefundFacts:
-    """The one place a refund's state and money are translated to APIv3 names."""
-    return v3_refund.RefundFacts(
-        refund_id=refund.refund_id,
-        out_refund_no=refund.out_refund_no,
-        transaction_id=refund.transaction_id,
-        out_trade_no=refund.out_trade_no,
-        channel=refund.channel,
-        user_received_account=refund.user_received_account,
-        status=refund.status.value,
-        create_time=rfc3339(refund.created_at),
-        success_time=rfc3339(refund.success_time) if refund.success_time else None,
-        funds_account=refund.funds_account or DEFAULT_FUNDS_ACCOUNT,
-        refund=refund.refund,
-        total=refund.total,
-        payer_total=refund.payer_total if refund.payer_total is not None else refund.total,
-        currency=refund.currency,
-        sources=list(refund.extras.get("from", [])),
-    )
-
-
-def refund_json(refund: Refund) -> dict[str, object]:
-    return v3_refund.refund_json(facts(refund))
 
 
 async def _parties(request: Request, merchant: Merchant, sub_mchid: str | None) -> tuple[str, str | None]:
@@ -60,9 +34,9 @@ async def _parties(request: Request, merchant: Merchant, sub_mchid: str | None) 
     return sub_mchid, merchant.mchid
 
 
-@router.post("/v3/refund/domestic/refunds")
+@router.post("/v3/refund/domestic/refunds", **operation("refund.create"))
 async def create(request: Request) -> Response:
-    merchant, body = await authenticated(request, "refund.create")
+    merchant, body = await authenticated(request)
     req = parse_body(v3_refund.RefundRequest, body)
     if req.transaction_id is None and req.out_trade_no is None:
         raise param_error("transaction_id", None, "transaction_id和out_trade_no必须填写其一")
@@ -86,10 +60,10 @@ async def create(request: Request) -> Response:
     return signed_response(request, 200, refund_json(refund))
 
 
-@router.get("/v3/refund/domestic/refunds/{out_refund_no}")
+@router.get("/v3/refund/domestic/refunds/{out_refund_no}", **operation("refund.query"))
 async def query(out_refund_no: str, request: Request) -> Response:
-    merchant, _ = await authenticated(request, "refund.query")
-    if re.fullmatch(v3_refund.OUT_REFUND_NO_PATTERN, out_refund_no) is None:
+    merchant, _ = await authenticated(request)
+    if re.fullmatch(OUT_REFUND_NO_PATTERN, out_refund_no) is None:
         raise param_error("out_refund_no", out_refund_no, "不符合格式要求", "path")
     sub_mchid = request.query_params.get("sub_mchid") or None
     if sub_mchid is not None and len(sub_mchid) > 32:

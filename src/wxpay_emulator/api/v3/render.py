@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from wxpay_emulator.api.v3 import wire as v3
+from wxpay_emulator.api.v3 import wire_combine as v3_combine
+from wxpay_emulator.api.v3 import wire_partner as v3_partner
+from wxpay_emulator.api.v3 import wire_refund as v3_refund
 from wxpay_emulator.clock import rfc3339
-from wxpay_emulator.domain.models import CombineOrder, Order
-from wxpay_emulator.wire import v3, v3_combine, v3_partner
+from wxpay_emulator.domain.models import CombineOrder, Order, Refund
 
 
 def settlement(order: Order) -> v3.Settlement:
@@ -64,3 +67,32 @@ def combine_transaction(combine: CombineOrder) -> dict[str, Any]:
         sub_orders=subs,
         payer_openid=paid_openid or combine.payer_openid,
     )
+
+
+# When the merchant names no funds_account, WeChat refunds from the unsettled funds (未结算资金).
+DEFAULT_FUNDS_ACCOUNT = "UNSETTLED"
+
+
+def facts(refund: Refund) -> v3_refund.RefundFacts:
+    """The one place a refund's state and money are translated to APIv3 names."""
+    return v3_refund.RefundFacts(
+        refund_id=refund.refund_id,
+        out_refund_no=refund.out_refund_no,
+        transaction_id=refund.transaction_id,
+        out_trade_no=refund.out_trade_no,
+        channel=refund.channel,
+        user_received_account=refund.user_received_account,
+        status=refund.status.value,
+        create_time=rfc3339(refund.created_at),
+        success_time=rfc3339(refund.success_time) if refund.success_time else None,
+        funds_account=refund.funds_account or DEFAULT_FUNDS_ACCOUNT,
+        refund=refund.refund,
+        total=refund.total,
+        payer_total=refund.payer_total if refund.payer_total is not None else refund.total,
+        currency=refund.currency,
+        sources=list(refund.extras.get("from", [])),
+    )
+
+
+def refund_json(refund: Refund) -> dict[str, object]:
+    return v3_refund.refund_json(facts(refund))

@@ -7,7 +7,9 @@ import json
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
+from wxpay_emulator.api.v3 import wire as v3
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import (
     authenticated,
@@ -28,14 +30,13 @@ from wxpay_emulator.api.v3.parsing import (
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.crypto import aead, keys
 from wxpay_emulator.domain.models import Merchant, OrderDraft
-from wxpay_emulator.wire import v3
 
 router = APIRouter()
 
 
-async def _query_auth(request: Request, operation: str) -> str:
+async def _query_auth(request: Request) -> str:
     """Authenticate a query call and return its ``?mchid=``."""
-    merchant, _ = await authenticated(request, operation)
+    merchant, _ = await authenticated(request)
     return same_merchant(required_query(dict(request.query_params), "mchid"), merchant, location="查询参数")
 
 
@@ -62,36 +63,36 @@ def _draft(kind: str, req: v3.DirectPrepayRequest, merchant: Merchant) -> OrderD
     )
 
 
-@router.post("/v3/pay/transactions/{kind}")
+@router.post("/v3/pay/transactions/{kind}", **operation("pay.prepay"))
 async def prepay(kind: str, request: Request) -> Response:
     if kind not in v3.TRADE_TYPES:
         return not_implemented(request)
-    merchant, body = await authenticated(request, "pay.prepay")
+    merchant, body = await authenticated(request)
     draft = _draft(kind, parse_body(v3.DirectPrepayRequest, body), merchant)
     order = await call(request, domain_of(request).orders.place, draft)
     return signed_response(request, 200, prepay_answer(kind, order.prepay_id, request))
 
 
-@router.get("/v3/pay/transactions/id/{transaction_id}")
+@router.get("/v3/pay/transactions/id/{transaction_id}", **operation("pay.query"))
 async def query_by_transaction_id(transaction_id: str, request: Request) -> Response:
-    mchid = await _query_auth(request, "pay.query")
+    mchid = await _query_auth(request)
     if not is_transaction_id(transaction_id):
         raise V3Error(500, "INVALID_TRANSACTIONID", "订单号非法")
     order = await call(request, domain_of(request).orders.find, mchid, transaction_id=transaction_id)
     return signed_response(request, 200, render.transaction(order))
 
 
-@router.get("/v3/pay/transactions/out-trade-no/{out_trade_no}")
+@router.get("/v3/pay/transactions/out-trade-no/{out_trade_no}", **operation("pay.query"))
 async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response:
-    mchid = await _query_auth(request, "pay.query")
+    mchid = await _query_auth(request)
     out_trade_no_in_path(out_trade_no)
     order = await call(request, domain_of(request).orders.find, mchid, out_trade_no=out_trade_no)
     return signed_response(request, 200, render.transaction(order))
 
 
-@router.post("/v3/pay/transactions/out-trade-no/{out_trade_no}/close")
+@router.post("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", **operation("pay.close"))
 async def close(out_trade_no: str, request: Request) -> Response:
-    merchant, body = await authenticated(request, "pay.close")
+    merchant, body = await authenticated(request)
     req = parse_body(v3.CloseRequest, body)
     same_merchant(req.mchid, merchant)
     out_trade_no_in_path(out_trade_no)
@@ -99,11 +100,11 @@ async def close(out_trade_no: str, request: Request) -> Response:
     return signed_response(request, 204, None)
 
 
-@router.get("/v3/certificates")
+@router.get("/v3/certificates", **operation("certificates"))
 async def certificates(request: Request) -> Response:
     """The platform certificate, encrypted with the merchant's APIv3 key; always signed with that
     certificate, so that an SDK bootstrapping its certificate store can verify the answer."""
-    merchant, _ = await authenticated(request, "certificates")
+    merchant, _ = await authenticated(request)
     ids = domain_of(request).ids
     nonce = ids.gcm_nonce()
     ciphertext = aead.encrypt(
@@ -136,6 +137,11 @@ def not_implemented(request: Request) -> Response:
     )
 
 
-@router.api_route("/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+# The catch-all for unknown /v3 paths: its own router, which the family's aggregate includes last
+# (api/v3/family.py), so no v3 route can be shadowed by it whatever the order of the modules.
+fallback = APIRouter()
+
+
+@fallback.api_route("/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 async def unknown(rest: str, request: Request) -> Response:
     return not_implemented(request)

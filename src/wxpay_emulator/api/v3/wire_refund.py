@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from wxpay_emulator.wire.v3 import (
+from wxpay_emulator.api.v3.wire import (
     S32,
     S256,
     Int32,
@@ -21,9 +21,9 @@ from wxpay_emulator.wire.v3 import (
     PositiveInt32,
     _Model,
 )
+from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
 
 # 商户退款单号: "只能是数字、大小写字母_-|*@", up to 64.
-OUT_REFUND_NO_PATTERN = r"^[0-9A-Za-z_\-|*@]{1,64}$"
 OutRefundNo = Annotated[str, StringConstraints(pattern=OUT_REFUND_NO_PATTERN)]
 S80 = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from wxpay_emulator.wire.v3 import (
+from wxpay_emulator.api.v3.wire import (
     S16,
     S32,
     S45,

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from wxpay_emulator.api.cloud import wire as cloud
+from wxpay_emulator.api.v2 import wire
 from wxpay_emulator.crypto import v2_sign
-from wxpay_emulator.wire import cloud
-from wxpay_emulator.wire import v2 as wire
 
 FIELD_NAMES = st.sampled_from(
     ["appid", "mch_id", "nonce_str", "sign", "body", "total_fee", "time_expire", "out_trade_no", "x"]

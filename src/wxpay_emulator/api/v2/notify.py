@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wxpay_emulator.api.v2 import render
+from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.crypto import req_info, v2_sign
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.wire import v2 as wire
 
 
 def signing_key(merchant: Merchant, order: Order) -> str:

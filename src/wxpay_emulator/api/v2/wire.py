@@ -8,7 +8,6 @@ can be unusable maps to one of seed 001's protocol codes (:class:`WireError`).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from xml.etree.ElementTree import ParseError
@@ -16,13 +15,18 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-TIME_FORMAT = "%Y%m%d%H%M%S"
-_TIME_RE = re.compile(r"^\d{14}$")
+from wxpay_emulator.api.v2words import Value
+from wxpay_emulator.wire import format_datetime, format_time, parse_time
+
+__all__ = [
+    "Value",
+    "format_datetime",
+    "format_time",
+    "parse_time",
+]  # re-exported: v2 modules say wire.format_time
+
 # A document bigger than this is no WeChat request (the largest field, detail, is 6000 characters).
 MAX_BODY_BYTES = 64 * 1024
-
-Value = str | int
 
 
 class WireError(Exception):
@@ -95,25 +99,6 @@ def render(fields: Mapping[str, Value | None], root: str = "xml") -> bytes:
 def text_fields(fields: Mapping[str, Value | None]) -> dict[str, str]:
     """The fields as the v2 sign sees them: every value as text, None left out."""
     return {k: str(v) for k, v in fields.items() if v is not None}
-
-
-def format_time(moment: dt.datetime) -> str:
-    return moment.astimezone(CHINA).strftime(TIME_FORMAT)
-
-
-def format_datetime(moment: dt.datetime) -> str:
-    """``yyyy-MM-dd HH:mm:ss`` in China Standard Time (refund query and notification times)."""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def parse_time(text: str) -> dt.datetime:
-    """``yyyyMMddHHmmss`` in China Standard Time, as an aware datetime. ValueError if malformed."""
-    if not _TIME_RE.match(text):
-        raise ValueError(f"{text!r} is not yyyyMMddHHmmss")
-    try:
-        return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(dt.UTC)
-    except OverflowError as exc:  # year 1 in China is before year 1 in UTC
-        raise ValueError(f"{text!r} is out of range") from exc
 
 
 def is_digits(text: str) -> bool:

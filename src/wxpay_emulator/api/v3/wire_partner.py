@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wxpay_emulator.wire.v3 import S32, S128, PrepayFields, Settlement, _Model, transaction_body
+from wxpay_emulator.api.v3.wire import S32, S128, PrepayFields, Settlement, _Model, transaction_body
 
 
 class PartnerPayer(_Model):

@@ -7,15 +7,15 @@ resource encrypted like a payment's but with ``original_type`` (and associated_d
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from wxpay_emulator.api.v3.refund import facts
+from wxpay_emulator.api.v3 import wire_refund as v3_refund
+from wxpay_emulator.api.v3.notify import v3_encrypted_resource
+from wxpay_emulator.api.v3.render import facts
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.domain.notifications import RefundRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.notify.payloads import v3_encrypted_resource
-from wxpay_emulator.wire import v3_refund
+from wxpay_emulator.wire import dumps
 
 
 def v3_refund_renderer(ids: Ids) -> RefundRenderer:
@@ -39,6 +39,6 @@ def v3_refund_renderer(ids: Ids) -> RefundRenderer:
             "summary": summary,
             "resource": v3_encrypted_resource(merchant, "refund", resource, ids),
         }
-        return RenderedNotification(event_type, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+        return RenderedNotification(event_type, dumps(body))
 
     return render

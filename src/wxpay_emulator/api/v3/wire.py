@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-OUT_TRADE_NO_PATTERN = r"^[0-9A-Za-z_\-|*]{6,32}$"
+from wxpay_emulator.wire import OUT_TRADE_NO_PATTERN, reject_nul
+
+__all__ = ["OUT_TRADE_NO_PATTERN"]  # re-exported for api/v3/parsing.py
 
 
 S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
@@ -27,19 +29,6 @@ S512 = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 INT32_MAX = 2**31 - 1
 Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
-
-
-def reject_nul(value: Any) -> Any:
-    """No WeChat field may hold a NUL character (and PostgreSQL text cannot store one), nor a lone
-    surrogate (a JSON ``\\ud800`` escape: not text, and no store can encode it)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError("contains a lone surrogate, not UTF-8 text") from exc
-    return value
 
 
 class _Model(BaseModel):

@@ -17,14 +17,15 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from wxpay_emulator.wire.v3 import reject_nul
+from wxpay_emulator import wire as shared
+from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN, format_time, reject_nul
+
+__all__ = ["format_time"]  # re-exported for the cloud renderers
 
 LACK_PARAMS = "LACK_PARAMS"
 INVALID_REQUEST = "INVALID_REQUEST"
 POST_DATA_EMPTY = "POST_DATA_EMPTY"
 NOT_UTF8 = "NOT_UTF8"
-CHINA = dt.timezone(dt.timedelta(hours=8))
-TIME_FORMAT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss, Beijing time (seed 001's time_start / time_expire)
 
 S8 = Annotated[str, StringConstraints(min_length=1, max_length=8)]
 S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
@@ -35,7 +36,7 @@ S127 = Annotated[str, StringConstraints(min_length=1, max_length=127)]
 S128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Time14 = Annotated[str, StringConstraints(pattern=r"^\d{14}$")]
 OutTradeNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*@]{1,32}$")]
-OutRefundNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*@]{1,64}$")]
+OutRefundNo = Annotated[str, StringConstraints(pattern=OUT_REFUND_NO_PATTERN)]
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 TotalFee = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
@@ -271,15 +272,11 @@ def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
 
 
 def parse_time(text: str, field: str) -> dt.datetime:
+    """``time_start`` / ``time_expire``: yyyyMMddHHmmss in Beijing time (seed 001)."""
     try:
-        return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(dt.UTC)
-    except (ValueError, OverflowError) as exc:
+        return shared.parse_time(text)
+    except ValueError as exc:
         raise CloudBadRequest(INVALID_REQUEST, f"{field}: not a yyyyMMddHHmmss time") from exc
-
-
-def format_time(moment: dt.datetime) -> str:
-    """``time_end`` and the like: yyyyMMddHHmmss in Beijing time."""
-    return moment.astimezone(CHINA).strftime(TIME_FORMAT)
 
 
 def camel_keys(fields: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from wxpay_emulator.api.v3 import render as v3_render
 from wxpay_emulator.clock import rfc3339
@@ -11,6 +10,7 @@ from wxpay_emulator.crypto import aead
 from wxpay_emulator.domain.models import CombineOrder, Merchant, Order
 from wxpay_emulator.domain.notifications import CombineRenderer, PaymentRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
+from wxpay_emulator.wire import dumps
 
 
 def v3_encrypted_resource(
@@ -19,7 +19,7 @@ def v3_encrypted_resource(
     """``resource`` of an APIv3 notification: AEAD_AES_256_GCM under the merchant's APIv3 key."""
     nonce = ids.gcm_nonce()
     associated_data = original_type
-    plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
+    plaintext = dumps(resource).encode()
     return {
         "original_type": original_type,
         "algorithm": "AEAD_AES_256_GCM",
@@ -42,9 +42,7 @@ def _v3_body(
         "summary": "支付成功",
         "resource": v3_encrypted_resource(merchant, "transaction", resource, ids),
     }
-    return RenderedNotification(
-        "TRANSACTION.SUCCESS", json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    )
+    return RenderedNotification("TRANSACTION.SUCCESS", dumps(body))
 
 
 def v3_combine_renderer(ids: Ids) -> CombineRenderer:

@@ -19,21 +19,16 @@ All are acknowledged only by ``{"errcode": 0}`` (notify/protocols.py).
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Any
 
 from wxpay_emulator.api.cloud import render
+from wxpay_emulator.api.cloud.wire import camel_keys
 from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY
 from wxpay_emulator.domain.models import Merchant, Order, Refund
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer, RenderedNotification
 from wxpay_emulator.ids import Ids
-from wxpay_emulator.wire.cloud import camel_keys
+from wxpay_emulator.wire import dumps
 
 EVENT_TYPE = "TRANSACTION.SUCCESS"
-
-
-def _dump(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def cloud_payment_renderer(ids: Ids) -> PaymentRenderer:
@@ -41,13 +36,13 @@ def cloud_payment_renderer(ids: Ids) -> PaymentRenderer:
         merchant: Merchant, order: Order, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
         fields = camel_keys(render.payment_result(order, merchant, ids))
-        return RenderedNotification(EVENT_TYPE, _dump(fields))
+        return RenderedNotification(EVENT_TYPE, dumps(fields))
 
     return render_payment
 
 
 def cloud_renderers(ids: Ids) -> dict[str, PaymentRenderer]:
-    """The renderers app.py registers, keyed by order family: one callback form for both."""
+    """The payment renderers of the cloud FamilySpec, keyed by order family: one callback form for both."""
     renderer = cloud_payment_renderer(ids)
     return {HOSTING_FAMILY: renderer, FUNCTION_FAMILY: renderer}
 
@@ -57,12 +52,12 @@ def cloud_refund_renderer(ids: Ids) -> RefundRenderer:
         merchant: Merchant, order: Order, refund: Refund, notification_id: str, created_at: dt.datetime
     ) -> RenderedNotification:
         fields = camel_keys(render.refund_result(order, refund, merchant, ids))
-        return RenderedNotification(f"REFUND.{refund.status.value}", _dump(fields))
+        return RenderedNotification(f"REFUND.{refund.status.value}", dumps(fields))
 
     return render_refund
 
 
 def cloud_refund_renderers(ids: Ids) -> dict[str, RefundRenderer]:
-    """The refund renderers app.py registers, keyed by the family that asked for the refund."""
+    """The refund renderers of the cloud FamilySpec, keyed by the family that asked for the refund."""
     renderer = cloud_refund_renderer(ids)
     return {HOSTING_FAMILY: renderer, FUNCTION_FAMILY: renderer}

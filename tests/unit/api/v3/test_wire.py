@@ -1,11 +1,11 @@
-"""APIv3 request models (wire/v3.py)."""
+"""APIv3 request models (api/v3/wire.py)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from wxpay_emulator.wire.v3 import DirectPrepayRequest
+from wxpay_emulator.api.v3.wire import DirectPrepayRequest
 
 
 def body(notify_url: str) -> dict[str, object]:

@@ -1,0 +1,42 @@
+"""What one API family gives the application: :class:`FamilySpec`. Each family package describes
+itself in its ``family.py``; registry.py lists them and create_app loops over that list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from wxpay_emulator.api.shapes import Shape
+from wxpay_emulator.domain.notifications import CombineRenderer, PaymentRenderer, RefundRenderer
+from wxpay_emulator.families import Family
+from wxpay_emulator.ids import Ids
+
+AsyncExceptionHandler = Callable[[Request, Exception], object]
+
+
+def _no_payment_renderers(_ids: Ids) -> Mapping[str, PaymentRenderer]:
+    return {}
+
+
+def _no_refund_renderers(_ids: Ids) -> Mapping[str, RefundRenderer]:
+    return {}
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    name: str  # the family's heading in docs/coverage.md
+    families: tuple[Family, ...]  # the stored families it places orders (and notifications) as
+    # The family's aggregate router, its catch-all (if any) last: each family is included whole, so no
+    # other family's route can fall behind its catch-all.
+    router: Callable[[], APIRouter]
+    shapes: tuple[Shape, ...] = ()  # how the framework's own answers look on its paths (api/shapes.py)
+    fault_codes: frozenset[str] = frozenset()  # what an armed operation of this family may answer
+    # exception type -> handler answering it in the family's envelope
+    handlers: Mapping[type[Exception], AsyncExceptionHandler] = field(default_factory=dict)
+    # notification bodies, keyed by the stored family of the order (or of the refund's requester)
+    payment_renderers: Callable[[Ids], Mapping[str, PaymentRenderer]] = _no_payment_renderers
+    refund_renderers: Callable[[Ids], Mapping[str, RefundRenderer]] = _no_refund_renderers
+    combine_renderer: Callable[[Ids], CombineRenderer] | None = None

@@ -1,0 +1,118 @@
+"""Fault injection: the next N calls of an operation answer a given WeChat error code.
+
+Some codes of seeds 002/004 (SYSTEM_ERROR, BANK_ERROR, FREQUENCY_LIMITED, ACCOUNT_ERROR ...) come from
+WeChat's side and no merchant input produces them; merchants still have to handle them. ``POST
+/emulator/v1/faults`` arms them; a fault is taken after authentication, so its answer is signed like
+any other error of its family (APIv3: api/v3/common.py; APIv2: api/v2/common.py).
+
+The operations that can be armed are not listed here: each route declares the operation it serves
+(``**operation("pay.prepay")`` in its decorator), and create_app collects them from the family
+registry, each with the codes its family can answer (:meth:`Faults.from_routes`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+OPERATION_KEY = "x-wxpay-operation"
+FAULTS_KEY = "x-wxpay-faults"
+
+
+def operation(name: str, *, faults: bool = True) -> dict[str, Any]:
+    """Keywords of a route decorator naming the WeChat operation the route serves. The name is a row
+    of docs/coverage.md and gives the route's OpenAPI tag (:func:`tag_of`); with ``faults`` (the
+    route takes an armed fault after authentication) it is what ``POST /emulator/v1/faults`` arms."""
+    return {"openapi_extra": {OPERATION_KEY: name, FAULTS_KEY: faults}}
+
+
+def operation_of(route: BaseRoute) -> str | None:
+    """The operation a route declared (None for one that declared none: catch-alls, pages)."""
+    if not isinstance(route, APIRoute) or not route.openapi_extra:
+        return None
+    name = route.openapi_extra.get(OPERATION_KEY)
+    return name if isinstance(name, str) else None
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute under ``routes``, included routers walked (FastAPI 0.12x copies an included
+    router's routes; later versions keep the router, with its routes under ``original_router``)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        else:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                yield from api_routes(inner.routes)
+
+
+def takes_faults(route: BaseRoute) -> bool:
+    return operation_of(route) is not None and bool(getattr(route, "openapi_extra", {}).get(FAULTS_KEY))
+
+
+def tag_of(operation_name: str) -> str:
+    """The OpenAPI tag of an operation: its group (``pay.prepay`` -> ``pay``)."""
+    return operation_name.split(".", 1)[0]
+
+
+def declared_operation(request: Request) -> str:
+    """The operation of the route serving ``request`` (FastAPI puts the matched route in the scope)."""
+    name = operation_of(request.scope["route"])
+    if name is None:
+        raise LookupError(f"route of {request.url.path} declares no operation")
+    return name
+
+
+@dataclass(frozen=True)
+class Fault:
+    code: str
+    message: str
+
+
+class Faults:
+    def __init__(self, codes: Mapping[str, Iterable[str]]) -> None:
+        """``codes``: each operation that can be armed, with the codes its family can answer."""
+        self.codes = {op: frozenset(c) for op, c in codes.items()}
+        self._queues: dict[str, deque[Fault]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_routes(cls, families: Iterable[tuple[Iterable[BaseRoute], Iterable[str]]]) -> Faults:
+        """The operations declared by each family's routes, armed with that family's codes."""
+        codes: dict[str, frozenset[str]] = {}
+        for routes, family_codes in families:
+            for route in api_routes(routes):
+                name = operation_of(route)
+                if name is not None and takes_faults(route):
+                    codes[name] = frozenset(family_codes)
+        return cls(codes)
+
+    def arm(self, operation: str, code: str, count: int, message: str | None = None) -> None:
+        if operation not in self.codes:
+            raise ValueError(f"unknown operation {operation!r}; one of {sorted(self.codes)}")
+        if code not in self.codes[operation]:
+            raise ValueError(f"unknown code {code!r}; one of {sorted(self.codes[operation])}")
+        fault = Fault(code, message or f"{code} (injected by wxpay-emulator)")
+        with self._lock:
+            self._queues.setdefault(operation, deque()).extend([fault] * count)
+
+    def pending(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {op: [f.code for f in q] for op, q in self._queues.items() if q}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queues.clear()
+
+    def pop(self, operation: str) -> Fault | None:
+        """The next armed fault of ``operation``, taken off its queue."""
+        with self._lock:
+            queue = self._queues.get(operation)
+            return queue.popleft() if queue else None

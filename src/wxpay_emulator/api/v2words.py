@@ -1,0 +1,98 @@
+"""Orders and refunds in APIv2's words, shared by the two families that speak them: APIv2 (XML) and
+the cloud families (seed 001's snake_case JSON, seed 003's camelCase), which wrap v2's fields.
+
+Neither family imports the other (import-linter contract "families are independent"); both import this.
+"""
+
+from __future__ import annotations
+
+from wxpay_emulator.domain.models import Order, Refund
+from wxpay_emulator.wire import format_datetime
+
+# A v2 field value as a document carries it: text, or a bare number.
+Value = str | int
+
+
+# --- refunds, in v2's words (APIv2 and the cloud families, which wrap v2's fields) ---------------------
+
+# A refund's status as v2 names it (refundquery's refund_status_n, the refund notification).
+REFUND_STATUS = {
+    "PROCESSING": "PROCESSING",
+    "SUCCESS": "SUCCESS",
+    "ABNORMAL": "CHANGE",
+    "CLOSED": "REFUNDCLOSE",
+}
+DEFAULT_REFUND_ACCOUNT = "REFUND_SOURCE_UNSETTLED_FUNDS"
+# refundquery by order answers the first 10 refunds and total_refund_count; ``offset`` pages on by 10, and
+# an offset past the refunds is PARAM_ERROR (CloudPay.queryRefund's page, which mirrors refundquery).
+MAX_LISTED = 10
+
+
+def cash_fee(order: Order) -> int:
+    return order.payer_total if order.payer_total is not None else order.total
+
+
+def refund_account(refund: Refund) -> str:
+    return str(refund.extras.get("refund_account", DEFAULT_REFUND_ACCOUNT))
+
+
+def order_amounts(order: Order) -> dict[str, Value | None]:
+    """The order part of refund and refundquery answers."""
+    return {
+        "transaction_id": order.transaction_id,
+        "out_trade_no": order.out_trade_no,
+        "total_fee": order.total,
+        "fee_type": order.currency,
+        "cash_fee": cash_fee(order),
+    }
+
+
+def offset_beyond(refunds: list[Refund], offset: int | None) -> bool:
+    """An ``offset`` with no refund at it: the caller answers PARAM_ERROR."""
+    return offset is not None and offset >= len(refunds)
+
+
+def refund_list(refunds: list[Refund], offset: int | None) -> dict[str, Value | None]:
+    """refundquery's refunds, numbered from 0: at most MAX_LISTED from ``offset``
+    (``total_refund_count`` only when an offset was asked for)."""
+    start = offset or 0
+    listed = refunds[start : start + MAX_LISTED]
+    fields: dict[str, Value | None] = {
+        "total_refund_count": len(refunds) if offset is not None else None,
+        "refund_count": len(listed),
+    }
+    for n, r in enumerate(listed):
+        fields.update(
+            {
+                f"out_refund_no_{n}": r.out_refund_no,
+                f"refund_id_{n}": r.refund_id,
+                f"refund_channel_{n}": r.channel,
+                f"refund_fee_{n}": r.refund,
+                f"refund_status_{n}": REFUND_STATUS[r.status.value],
+                f"refund_account_{n}": refund_account(r),
+                f"refund_recv_accout_{n}": r.user_received_account,
+                f"refund_success_time_{n}": format_datetime(r.success_time) if r.success_time else None,
+            }
+        )
+    return fields
+
+
+def refund_result(order: Order, refund: Refund) -> dict[str, Value | None]:
+    """The refund result, as the v2 notification's ``req_info`` (and the cloud callbacks) carry it, in
+    WeChat's alphabetical order."""
+    return {
+        "cash_refund_fee": refund.refund,
+        "out_refund_no": refund.out_refund_no,
+        "out_trade_no": order.out_trade_no,
+        "refund_account": refund_account(refund),
+        "refund_fee": refund.refund,
+        "refund_id": refund.refund_id,
+        "refund_recv_accout": refund.user_received_account,
+        "refund_request_source": "API",
+        "refund_status": REFUND_STATUS[refund.status.value],
+        "settlement_refund_fee": refund.refund,
+        "settlement_total_fee": cash_fee(order),
+        "success_time": format_datetime(refund.success_time) if refund.success_time else None,
+        "total_fee": order.total,
+        "transaction_id": order.transaction_id,
+    }

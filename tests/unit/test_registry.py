@@ -1,0 +1,109 @@
+"""The family registry: what create_app, the fault table, OpenAPI tags and docs/coverage.md derive from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+
+from wxpay_emulator import coverage
+from wxpay_emulator.api.faults import Faults, api_routes, operation_of
+from wxpay_emulator.families import Family, notification_family
+from wxpay_emulator.ids import Ids
+from wxpay_emulator.notify.protocols import CLOUD, PROTOCOLS, V2, V3
+from wxpay_emulator.registry import FAMILIES, delivery_of, spec_of
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The operations POST /emulator/v1/faults accepted before they were derived from the routes: a route
+# that loses its declaration (or a new one that forgets it) shows here.
+ARMABLE = {
+    "pay.prepay", "pay.query", "pay.close", "partner.prepay", "partner.query", "partner.close",
+    "combine.prepay", "combine.query", "combine.close", "certificates", "refund.create", "refund.query",
+    "v2.unifiedorder", "v2.orderquery", "v2.closeorder", "v2.refund", "v2.refundquery",
+}  # fmt: skip
+
+
+def test_docs_coverage_is_generated_from_the_routes() -> None:
+    written = (REPO / "docs" / "coverage.md").read_text(encoding="utf-8")
+    assert written == coverage.render(), "docs/coverage.md is stale: run python -m wxpay_emulator.coverage"
+
+
+def test_coverage_check_fails_on_a_stale_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stale = tmp_path / "coverage.md"
+    stale.write_text("# Coverage\n", encoding="utf-8")
+    monkeypatch.setattr(coverage, "DOC", stale)
+    assert coverage.main(["--check"]) == 1
+    assert coverage.main([]) == 0
+    assert coverage.main(["--check"]) == 0
+
+
+def test_faults_are_derived_from_the_routes_declared_operations() -> None:
+    faults = Faults.from_routes((spec.router().routes, spec.fault_codes) for spec in FAMILIES)
+    assert set(faults.codes) == ARMABLE
+    assert "SYSTEM_ERROR" in faults.codes["pay.prepay"] and "SYSTEMERROR" in faults.codes["v2.refund"]
+    assert "BIZERR_NEED_RETRY" not in faults.codes["pay.prepay"]
+    with pytest.raises(ValueError, match="unknown operation"):
+        faults.arm("cloud.unifiedorder", "SYSTEMERROR", 1)  # declared, but takes no faults
+
+
+def test_each_family_ends_with_its_own_catch_all() -> None:
+    routes = list(api_routes(spec_of(Family.V3).router().routes))
+    assert routes[-1].path == "/v3/{rest:path}"
+    assert all("{rest:path}" not in r.path for r in routes[:-1])
+
+
+def test_no_two_families_serve_the_same_path_or_prefix() -> None:
+    owner: dict[tuple[str, str], str] = {}
+    for spec in FAMILIES:
+        for route in api_routes(spec.router().routes):
+            for method in route.methods:
+                assert (route.path, method) not in owner, (route.path, owner.get((route.path, method)))
+                owner[(route.path, method)] = spec.name
+    prefixes = [(p, spec.name) for spec in FAMILIES for shape in spec.shapes for p in shape.prefixes]
+    for p, name in prefixes:
+        for q, other in prefixes:
+            if name != other:
+                assert not p.startswith(q), (p, name, q, other)
+
+
+def test_every_declared_operation_is_on_an_api_route() -> None:
+    for spec in FAMILIES:
+        for route in api_routes(spec.router().routes):
+            assert isinstance(route, APIRoute)
+            if operation_of(route) is None:
+                assert route.path == "/v3/{rest:path}" or spec_of(Family.CONTROL) is spec, route.path
+
+
+def test_every_family_that_renders_notifications_has_a_delivery_protocol() -> None:
+    ids = Ids()
+    for spec in FAMILIES:
+        rendered = {*spec.payment_renderers(ids), *spec.refund_renderers(ids)}
+        for stored in rendered:
+            assert Family(stored) in spec.families
+            assert delivery_of(Family(stored)) is PROTOCOLS[Family(stored)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "family", "protocol"),
+    [
+        ("v3", Family.V3, V3),
+        ("v3combine", Family.V3, V3),
+        ("v3refund", Family.V3, V3),
+        ("v2", Family.V2, V2),
+        ("v2refund", Family.V2, V2),
+        ("cloud", Family.CLOUD_HOSTING, CLOUD),
+        ("cloudrefund", Family.CLOUD_HOSTING, CLOUD),
+        ("cloudfn", Family.CLOUD_FUNCTION, CLOUD),
+        ("cloudfnrefund", Family.CLOUD_FUNCTION, CLOUD),
+    ],
+)
+def test_stored_notification_kinds_map_to_their_family(kind: str, family: Family, protocol: object) -> None:
+    assert notification_family(kind) is family
+    assert PROTOCOLS[family] is protocol
+
+
+def test_an_unknown_notification_kind_is_refused() -> None:
+    with pytest.raises(ValueError):
+        notification_family("v4")
