@@ -21,7 +21,7 @@ from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.config import Settings
-from wxpay_emulator.crypto.keys import KeySource
+from wxpay_emulator.crypto.keys import KeySource, PooledKeys
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer
@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_store(settings)
     doorbell = Doorbell()
-    domain = build_domain(store, settings, on_notification=doorbell.ring)
+    key_source = PooledKeys(settings.key_pool_dir) if settings.key_pool_dir is not None else None
+    domain = build_domain(store, settings, on_notification=doorbell.ring, key_source=key_source)
     ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
     dispatcher = Dispatcher(
         domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds, doorbell=doorbell

@@ -5,6 +5,7 @@ Everything here talks to 127.0.0.1 only, and every wait has a deadline and a bou
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +18,33 @@ from tests.support.emulator import Emu
 from tests.support.receiver import Receiver
 from tests.support.sdk import MakeWxpay, build_wxpay
 from tests.support.v3 import V3Api
+from wxpay_emulator.crypto.keys import generate_private_key_pem
 from wxpay_emulator.testing import EmulatorProcess, run_emulator
+
+# Any ten merchants made one after the other in one emulator process have keys of their own.
+SERVER_POOL_KEYS = 30
+
+
+@pytest.fixture(scope="session", autouse=True)
+def server_key_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every emulator process this session starts takes its merchants' RSA keys from one folder of keys
+    generated here once (``WXPAY_EMULATOR_KEY_POOL_DIR``, crypto/keys.py ``PooledKeys``) instead of
+    generating nine at start. Certificates, serials and ids are still made per merchant."""
+    folder = tmp_path_factory.mktemp("key-pool")
+    for i in range(SERVER_POOL_KEYS):
+        path = folder / f"{i:02d}.pem"
+        path.write_bytes(generate_private_key_pem())
+        path.chmod(0o600)
+    name = "WXPAY_EMULATOR_KEY_POOL_DIR"
+    previous = os.environ.get(name)
+    os.environ[name] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 @pytest.fixture

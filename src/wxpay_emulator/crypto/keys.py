@@ -8,7 +8,9 @@ by ``PUB_KEY_ID_...``. The emulator makes all three locally.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from cryptography import x509
@@ -168,3 +170,22 @@ class GeneratedKeys:
 
     def private_key_pem(self) -> bytes:
         return generate_private_key_pem()
+
+
+class PooledKeys:
+    """Keys read from ``*.pem`` files in a folder, handed out in turn: for test suites that start many
+    emulator processes (``WXPAY_EMULATOR_KEY_POOL_DIR``). Certificates and serials are still made per
+    merchant; with n keys, the keys of any n // 3 merchants made one after the other are all different."""
+
+    def __init__(self, folder: Path) -> None:
+        self._keys = [path.read_bytes() for path in sorted(folder.glob("*.pem"))]
+        if len(self._keys) < 3:
+            raise CryptoError(f"{folder} holds fewer than the three keys a merchant needs")
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def private_key_pem(self) -> bytes:
+        with self._lock:
+            key = self._keys[self._next % len(self._keys)]
+            self._next += 1
+            return key

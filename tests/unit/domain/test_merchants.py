@@ -3,6 +3,8 @@ every other in-process test draws from) still makes distinct merchants."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -10,6 +12,7 @@ from tests.support.keys import KeyPool
 from wxpay_emulator.app import build_domain
 from wxpay_emulator.config import Settings
 from wxpay_emulator.crypto import keys
+from wxpay_emulator.crypto.errors import CryptoError
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import (
     KeyMode,
@@ -79,3 +82,15 @@ def test_duplicate_appids_are_bound_once(domain: Domain) -> None:
     with pytest.raises(DomainError) as info:
         domain.merchants.create(m.mchid)
     assert info.value.code is ErrorCode.MERCHANT_EXISTS
+
+
+def test_pooled_keys_from_a_folder_are_handed_out_in_turn(tmp_path: Path) -> None:
+    """What WXPAY_EMULATOR_KEY_POOL_DIR gives an emulator process (tests/e2e/conftest.py)."""
+    made = [keys.generate_private_key_pem() for _ in range(3)]
+    for i, pem in enumerate(made):
+        (tmp_path / f"{i}.pem").write_bytes(pem)
+    pool = keys.PooledKeys(tmp_path)
+    assert [pool.private_key_pem() for _ in range(4)] == [*made, made[0]]
+    (tmp_path / "2.pem").unlink()
+    with pytest.raises(CryptoError):
+        keys.PooledKeys(tmp_path)
