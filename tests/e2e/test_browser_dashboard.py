@@ -20,7 +20,10 @@ from urllib.parse import quote, urlsplit
 import pytest
 from wechatpayv3 import WeChatPayType
 
-from tests.e2e.conftest import Emu, MakeWxpay, Receiver, new_trade_no, poll
+from tests.support.common import new_trade_no, poll
+from tests.support.emulator import Emu
+from tests.support.receiver import Receiver
+from tests.support.sdk import MakeWxpay
 
 CHROMIUM = os.environ.get("WXPAY_EMULATOR_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

@@ -22,7 +22,7 @@ import pytest
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.e2e.conftest import new_trade_no
+from tests.support.common import new_trade_no
 from wxpay_emulator.client import EmulatedMerchant, EmulatorClient
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "merchant_app"

@@ -12,7 +12,7 @@ import pytest
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.e2e.conftest import new_trade_no
+from tests.support.common import new_trade_no
 from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID
 from wxpay_emulator.testing import EmulatorProcess, run_emulator
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import OPENID, Receiver, fresh_postgres_database, new_trade_no
-from tests.e2e.test_e2e_v2 import create
+from tests.e2e.v2.test_flow import create
+from tests.support.common import OPENID, new_trade_no
+from tests.support.postgres import fresh_postgres_database
+from tests.support.receiver import Receiver
 from wxpay_emulator.client import EmulatorClient, EmulatorError, JournalUnavailable, NotificationTimeout
 from wxpay_emulator.crypto import keys
 from wxpay_emulator.server import ThreadedEmulator, emulator_server

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import V3Api, new_trade_no, platform_public_key, verify_wechatpay_signature
+from tests.support.common import new_trade_no
+from tests.support.v3 import V3Api, platform_public_key, verify_wechatpay_signature
 from wxpay_emulator.client import EmulatedMerchant, EmulatorClient, EmulatorError
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_orders import draft
+from tests.support.domain import order_draft as draft
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Merchant, PaymentResult
 from wxpay_emulator.domain.services import Domain
+
+# New repository queries: their SQL runs on both dialects.
+pytestmark = pytest.mark.both_databases
 
 
 def test_search_filters_and_finds_by_either_number(domain: Domain, merchant: Merchant) -> None:
