@@ -25,7 +25,7 @@ from wechatpy.pay import WeChatPay as WeChatPayV2
 from tests.support.common import new_trade_no
 from wxpay_emulator.client import EmulatedMerchant, EmulatorClient
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "merchant_app"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "merchant_app"
 sys.path.insert(0, str(EXAMPLE))
 
 from harness import RunningShop, serve_shop  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SDK_REQUIREMENTS = ["wechatpayv3==2.0.4", "pytest"]
 
 FIRST_MODULE = '''

@@ -23,6 +23,9 @@ from wxpay_emulator.domain.models import (
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.storage.db import Store
 
+# The lease's SQL differs by dialect (FOR UPDATE SKIP LOCKED on PostgreSQL).
+pytestmark = pytest.mark.both_databases
+
 BASE = OrderDraft(
     mchid="",
     appid="",

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from tests.e2e.conftest import Receiver, new_trade_no
+from tests.support.common import new_trade_no
+from tests.support.receiver import Receiver
 
 HANGING = 40
 GOOD = 10

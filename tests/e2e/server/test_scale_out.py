@@ -18,7 +18,10 @@ import httpx
 import pytest
 from wechatpayv3 import WeChatPayType
 
-from tests.e2e.conftest import DEFAULT_MCHID, Receiver, build_wxpay, fresh_postgres_database
+from tests.support.common import DEFAULT_MCHID
+from tests.support.postgres import fresh_postgres_database
+from tests.support.receiver import Receiver
+from tests.support.sdk import build_wxpay
 from wxpay_emulator import testing
 from wxpay_emulator.testing import EmulatorProcess
 
