@@ -87,7 +87,9 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
     assert pulled <= 1  # the application read nothing of it
 
 
-@pytest.mark.parametrize(("path", "headers", "limit"), CASES)
+# APIv3 authenticates before it reads a body, so an unsigned stream is refused before the limit is
+# reached; tests/e2e/server/test_limits.py streams a signed one.
+@pytest.mark.parametrize(("path", "headers", "limit"), [c for c in CASES if not c[0].startswith("/v3/")])
 def test_a_streamed_body_is_refused_once_it_passes_the_limit(
     app: Any, path: str, headers: dict[str, str], limit: int
 ) -> None:
@@ -100,8 +102,6 @@ def test_a_streamed_body_is_refused_once_it_passes_the_limit(
             pulled += 1
             yield b"x" * CHUNK
 
-    if path.startswith("/v3/"):
-        pytest.skip("APIv3 authenticates before it reads a body: the e2e test signs one")
     answer = run(app, path, headers, body())
     check_refusal(path, answer, limit)
     assert pulled <= limit // CHUNK + 3, pulled
