@@ -28,6 +28,7 @@ from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.api.shared_state import SharedStateSnapshot
 from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
+from wxpay_emulator.crypto.keys import KeySource, PooledKeys
 from wxpay_emulator.dashboard import audit_page as dashboard_audit
 from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import journal_pages as dashboard_journal
@@ -70,6 +71,7 @@ def build_domain(
     settings: Settings,
     ids: Ids | None = None,
     on_notification: Callable[[], None] | None = None,
+    key_source: KeySource | None = None,
 ) -> Domain:
     ids = ids or Ids()
     payments: dict[str, PaymentRenderer] = {}
@@ -91,6 +93,7 @@ def build_domain(
         on_notification=on_notification,
         refund_renderers=refunds,
         refund_delay_seconds=settings.refund_delay_seconds,
+        key_source=key_source,
     )
 
 
@@ -98,11 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_store(settings)
     doorbell = Doorbell()
-    domain = build_domain(store, settings, on_notification=doorbell.ring)
+    key_source = PooledKeys(settings.key_pool_dir) if settings.key_pool_dir is not None else None
+    domain = build_domain(store, settings, on_notification=doorbell.ring, key_source=key_source)
     with startup_lock(store.engine):  # processes starting together seed one at a time
-        ensure_cloud_provider(
-            domain, settings.data_dir
-        )  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
+        ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider (domain/cloud_pay.py)
     dispatcher = Dispatcher(
         domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds, doorbell=doorbell
     )

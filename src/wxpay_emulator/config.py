@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     journal_max_entries: int = 10_000
     # How often the event stream (/emulator/v1/events) looks for what another process wrote.
     events_poll_seconds: float = 0.25
+    # Tests only: new merchants take their RSA keys in turn from the *.pem files here instead of
+    # generating them (crypto/keys.py PooledKeys), so a suite that starts many processes pays once.
+    key_pool_dir: Path | None = None
 
     # Connections (serving.py): a request head must be complete this long after the connection opened
     # or the previous answer ended; an idle keep-alive connection is closed after keep_alive_seconds.
