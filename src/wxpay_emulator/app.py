@@ -12,13 +12,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.cloud import ensure_cloud_provider
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.config import Settings
 from wxpay_emulator.dashboard import pages
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/emulator/docs",
         redoc_url=None,
         openapi_url="/emulator/openapi.json",
+        default_response_class=JSONResponse,
     )
     shapes = Shapes(shape for spec in FAMILIES for shape in spec.shapes)
     routers = [(spec, spec.router()) for spec in FAMILIES]

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from wxpay_emulator.api.calls import call, domain_of
@@ -35,6 +34,7 @@ from wxpay_emulator.api.cloud.wire import (
     parse,
 )
 from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.domain.cloud import container_address, function_address
 from wxpay_emulator.domain.cloud_pay import (
     FUNCTION_FAMILY,

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any, ParamSpec
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.domain.miniprogram import IssuedToken, MiniProgramError
 from wxpay_emulator.wire import reject_nul
 

@@ -24,6 +24,7 @@ from wxpay_emulator.api.v2.errors import V2Error
 from wxpay_emulator.api.v2.models import parse_unifiedorder
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Order, OrderDraft
+from wxpay_emulator.extras import OrderExtras
 
 router = APIRouter()
 
@@ -41,10 +42,8 @@ def _party(c: V2Call) -> tuple[str, str | None]:
 
 def _draft(c: V2Call) -> OrderDraft:
     req = parse_unifiedorder(c.fields)
-    extras: dict[str, Any] = {k: getattr(req, k) for k in EXTRAS if getattr(req, k) is not None}
-    extras["sign_type"] = c.sign_type
-    if c.sandbox:
-        extras["sandbox"] = True
+    given: dict[str, Any] = {k: getattr(req, k) for k in EXTRAS}
+    extras = OrderExtras.given(**given, sign_type=c.sign_type, sandbox=True if c.sandbox else None).stored()
     mchid, sp_mchid = _party(c)
     return OrderDraft(
         mchid=mchid,
