@@ -74,6 +74,7 @@ def declared_operation(request: Request) -> str:
 class Fault:
     code: str
     message: str
+    custom: bool = False  # the message was given when armed (else the family's own text may answer)
 
 
 class Faults:
@@ -99,7 +100,7 @@ class Faults:
             raise ValueError(f"unknown operation {operation!r}; one of {sorted(self.codes)}")
         if code not in self.codes[operation]:
             raise ValueError(f"unknown code {code!r}; one of {sorted(self.codes[operation])}")
-        fault = Fault(code, message or f"{code} (injected by wxpay-emulator)")
+        fault = Fault(code, message or f"{code} (injected by wxpay-emulator)", custom=message is not None)
         with self._lock:
             self._queues.setdefault(operation, deque()).extend([fault] * count)
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.faults import Faults, declared_operation, operation
 from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.api.v2.common import (
     V2Call,
@@ -135,6 +135,10 @@ async def getsignkey(request: Request) -> Response:
     merchant = caller(request, fields)
     sign_type = sign_type_of(fields)
     check_sign(fields, merchant.api_key, sign_type)
+    faults: Faults = request.app.state.faults
+    fault = faults.pop(declared_operation(request))
+    if fault is not None:
+        raise V2Error(fault.code, fault.message)
     answer = {
         "return_code": "SUCCESS",
         "return_msg": "ok",
@@ -148,7 +152,5 @@ for _prefix in PREFIXES:
     _routes(f"{_prefix}/pay/unifiedorder", f"v2.unifiedorder{_prefix}", "v2.unifiedorder")(unifiedorder)
     _routes(f"{_prefix}/pay/orderquery", f"v2.orderquery{_prefix}", "v2.orderquery")(orderquery)
     _routes(f"{_prefix}/pay/closeorder", f"v2.closeorder{_prefix}", "v2.closeorder")(closeorder)
-_routes("/sandboxnew/pay/getsignkey", "v2.getsignkey", "v2.getsignkey", faults=False)(getsignkey)
-_routes("/xdc/apiv2getsignkey/sign/getsignkey", "v2.getsignkey.xdc", "v2.getsignkey", faults=False)(
-    getsignkey
-)
+_routes("/sandboxnew/pay/getsignkey", "v2.getsignkey", "v2.getsignkey")(getsignkey)
+_routes("/xdc/apiv2getsignkey/sign/getsignkey", "v2.getsignkey.xdc", "v2.getsignkey")(getsignkey)
