@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test lint typecheck pytest bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
-pytest: $(VENV)/.installed-dev
+# The browser tests (tests/browser/) need Debian's chromium; apt-get installs it when absent.
+browser:
+	scripts/ensure-browser
+
+pytest: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest

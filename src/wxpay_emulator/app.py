@@ -15,16 +15,24 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.cloud import ensure_cloud_provider
+from wxpay_emulator.api.control_token import RequireControlToken, control_token
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
 from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
+from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
+from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
+from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import pages
+from wxpay_emulator.dashboard import views as dashboard_views
+from wxpay_emulator.dashboard import web as dashboard_web
+from wxpay_emulator.dashboard.shape import SHAPE as DASHBOARD_SHAPE
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.filemodes import prepare_data_dir
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher, Doorbell
 from wxpay_emulator.registry import CONTROL_VIEWS, FAMILIES
@@ -38,7 +46,7 @@ DEFAULT_APPID = "wxd678efh567hg6787"
 
 
 def open_store(settings: Settings) -> Store:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir, settings.resolved_database_url())  # 0700 / 0600 (filemodes.py)
     store = Store(settings.resolved_database_url())
     migrate(store.engine)
     return store
@@ -93,32 +101,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="wxpay-emulator",
         lifespan=lifespan,
-        docs_url="/emulator/docs",
+        docs_url=None,  # /emulator/docs is dashboard/docs.py: server-rendered, no CDN
         redoc_url=None,
         openapi_url="/emulator/openapi.json",
         default_response_class=JSONResponse,
     )
     shapes = Shapes(shape for spec in FAMILIES for shape in spec.shapes)
+    # The dashboard answers the framework's errors on its pages in HTML (dashboard/shape.py). Only the
+    # exception handlers see it: ``shapes`` are WeChat's own paths, which the control token exempts.
+    error_shapes = Shapes([*shapes, DASHBOARD_SHAPE])
     routers = [(spec, spec.router()) for spec in FAMILIES]
     for spec, router in routers:
         app.include_router(router)
         for exc_type, handler in spec.handlers.items():
             app.add_exception_handler(exc_type, handler)  # type: ignore[arg-type]
     app.include_router(pages.router)
+    app.include_router(audit_routes.router)  # a face, like the pages: POST /emulator/v1/audits
+    # The dashboard (/, /dashboard/...), its assets and the API reference (/emulator/docs).
+    app.include_router(dashboard_views.router)
+    app.include_router(dashboard_docs.router)
+    app.include_router(dashboard_web.assets)
     for route in api_routes(app.routes):  # OpenAPI tags follow the operation each route declares
         name = operation_of(route)
         if name is not None:
             route.tags = [tag_of(name)]
     app.state.settings = settings
     app.state.domain = domain
+    app.state.store = store  # for serving (tls.StoreTrust reads the merchants' certificates), and tests
     app.state.dispatcher = dispatcher
     app.state.shapes = shapes
     app.state.views = CONTROL_VIEWS
-    app.state.faults = Faults.from_routes((router.routes, spec.fault_codes) for spec, router in routers)
+    app.state.faults = Faults.from_routes(
+        (router.routes, spec.fault_codes, spec.tampers) for spec, router in routers
+    )
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        shape = shapes.of(request.url.path)
+        shape = error_shapes.of(request.url.path)
         if shape is not None:
             return shape.domain_error(request, exc)
         body = {"code": exc.code.value, "message": exc.message}
@@ -128,20 +147,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = ".".join(str(p) for p in first["loc"] if p != "body")
-        shape = shapes.of(request.url.path)
+        shape = error_shapes.of(request.url.path)
         if shape is not None:
             return shape.bad_request(request, f"{field}: {first['msg']}")
         return JSONResponse({"code": "PARAM_ERROR", "message": f"{field}: {first['msg']}"}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        shape = shapes.of(request.url.path)
+        shape = error_shapes.of(request.url.path)
         if shape is not None:
             return shape.http_error(request, exc.status_code, str(exc.detail))
         code = "NOT_FOUND" if exc.status_code == 404 else "INVALID_REQUEST"
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    app.add_middleware(LimitBody, shapes=shapes)  # body size limits while reading (api/limits.py)
     app.add_middleware(RefuseNulInUrl, shapes=shapes)
+    app.state.control_token = control_token(settings)
+    if app.state.control_token is not None:  # before any body is read (api/control_token.py)
+        app.add_middleware(RequireControlToken, token=app.state.control_token, shapes=shapes)
     app.add_middleware(ContainUnexpected, shapes=shapes)
     return app

@@ -11,12 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wxpay_emulator.audit.cli import audit_app
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
 
 app = typer.Typer(help="A local, stateful, signature-exact WeChat Pay emulator.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants and their keys.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
+app.add_typer(audit_app, name="audit")
 console = Console(soft_wrap=True)
 
 DataDir = Annotated[
@@ -29,6 +31,14 @@ DatabaseUrl = Annotated[
     ),
 ]
 Url = Annotated[str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="WXPAY_EMULATOR_CONTROL_TOKEN",
+        help="the control token of an emulator bound to a non-loopback address",
+    ),
+]
 DEFAULT_URL = "http://127.0.0.1:8600"
 
 
@@ -72,8 +82,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
-    import uvicorn
-
+    from wxpay_emulator import serving
     from wxpay_emulator.app import create_app
     from wxpay_emulator.material import wechatpayv3_snippet
 
@@ -95,15 +104,28 @@ def serve(
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
-    options: dict[str, Any] = {}
+    app = create_app(settings)
+    if app.state.control_token is not None:
+        given = "WXPAY_EMULATOR_CONTROL_TOKEN" if settings.control_token else "generated for this run"
+        console.print(
+            f"control token ({given}): {app.state.control_token}\n"
+            "  the control plane and pages require it: Authorization: Bearer <token>, "
+            f"or open {base_url}/?token=<token> once in a browser",
+            markup=False,
+            highlight=False,
+        )
+    tls_options, trust = None, None
     if settings.tls:
-        from wxpay_emulator.tls import uvicorn_options
+        from functools import partial
 
-        options = uvicorn_options(settings.data_dir, merchants)
+        from wxpay_emulator.storage.merchant_certs import merchant_certificates
+        from wxpay_emulator.tls import StoreTrust, uvicorn_options
+
+        tls_options = uvicorn_options(settings.data_dir)
+        trust = StoreTrust(partial(merchant_certificates, app.state.store))
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **options)
+    serving.run(app, settings, tls_options, trust)
 
 
 @merchant_app.command("create")
@@ -164,9 +186,12 @@ def merchant_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
     console.print(table)
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
+def _call(method: str, url: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.request(method, url.rstrip("/") + path, timeout=10, trust_env=False, **kwargs)
+        response = httpx.request(
+            method, url.rstrip("/") + path, timeout=10, trust_env=False, headers=headers, **kwargs
+        )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the emulator at {url}: {exc}[/red]")
         raise typer.Exit(2) from exc
@@ -189,13 +214,16 @@ def pay(
         bool, typer.Option("--combine", help="OUT_TRADE_NO is a combine_out_trade_no")
     ] = False,
     url: Url = DEFAULT_URL,
+    token: Token = None,
 ) -> None:
     """Play the WeChat user: pay (or fail to pay) an order, or a combine order, of a running emulator."""
     if mchid is None:
-        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+        mchid = _call("GET", url, "/emulator/v1/merchants", token)["data"][0]["mchid"]
     keys = ("combine_mchid", "combine_out_trade_no") if combine else ("mchid", "out_trade_no")
     body = {keys[0]: mchid, keys[1]: out_trade_no, "result": result.upper(), "openid": openid}
-    data = _call("POST", url, "/emulator/v1/payments", json={k: v for k, v in body.items() if v is not None})
+    data = _call(
+        "POST", url, "/emulator/v1/payments", token, json={k: v for k, v in body.items() if v is not None}
+    )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 
@@ -203,9 +231,10 @@ def pay(
 def orders(
     mchid: Annotated[str | None, typer.Option()] = None,
     url: Url = DEFAULT_URL,
+    token: Token = None,
 ) -> None:
     """The orders of a running emulator, newest first."""
-    data = _call("GET", url, "/emulator/v1/orders", params={"mchid": mchid} if mchid else None)["data"]
+    data = _call("GET", url, "/emulator/v1/orders", token, params={"mchid": mchid} if mchid else None)["data"]
     table = Table(
         "mchid", "out_trade_no", "type", "total", "trade_state", "transaction_id", "refunds", "created"
     )
@@ -238,10 +267,11 @@ def refund(
     out_refund_no: Annotated[str | None, typer.Option("--out-refund-no", help="default: a new one")] = None,
     reason: Annotated[str | None, typer.Option()] = None,
     url: Url = DEFAULT_URL,
+    token: Token = None,
 ) -> None:
     """Refund (part of) a paid order of a running emulator, as its merchant would."""
     if mchid is None:
-        mchid = _call("GET", url, "/emulator/v1/merchants")["data"][0]["mchid"]
+        mchid = _call("GET", url, "/emulator/v1/merchants", token)["data"][0]["mchid"]
     body = {
         "mchid": mchid,
         "out_trade_no": out_trade_no,
@@ -249,7 +279,9 @@ def refund(
         "out_refund_no": out_refund_no,
         "reason": reason,
     }
-    data = _call("POST", url, "/emulator/v1/refunds", json={k: v for k, v in body.items() if v is not None})
+    data = _call(
+        "POST", url, "/emulator/v1/refunds", token, json={k: v for k, v in body.items() if v is not None}
+    )
     console.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 

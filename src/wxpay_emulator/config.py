@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     # Cloud payments (/_/pay, /_/cloudpay): the calling Mini Program when a request has no X-WX-APPID.
     cloud_appid: str = "wxd678efh567hg6787"
 
+    # Connections (serving.py): a request head must be complete this long after the connection opened
+    # or the previous answer ended; an idle keep-alive connection is closed after keep_alive_seconds.
+    head_timeout_seconds: float = 10.0
+    keep_alive_seconds: int = 5
+
+    # The control plane and pages require this token (api/control_token.py) when set, when
+    # require_token is on, or when host is not a loopback address (then generated if not set).
+    control_token: str | None = None
+    require_token: bool = False
+
     def resolved_database_url(self) -> str:
         url = self.database_url
         if not url:

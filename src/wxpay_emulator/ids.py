@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import secrets
 import string
 import uuid
 
 from wxpay_emulator.clock import CHINA
+
+# What a merchant number may be, wherever one is given (control plane, CLI, domain): 6 to 32 digits.
+# It names the merchant's folder in the data dir, so nothing else (no "/", no "..") may pass.
+MCHID_PATTERN = r"^[0-9]{6,32}$"
+
+
+def valid_mchid(mchid: str) -> bool:
+    return re.fullmatch(MCHID_PATTERN, mchid) is not None
+
 
 _ALNUM = string.ascii_letters + string.digits
 _UPPER_ALNUM = string.ascii_uppercase + string.digits

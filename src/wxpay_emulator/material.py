@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from wxpay_emulator.domain.models import Merchant
+from wxpay_emulator.filemodes import private_dir, write_private
+from wxpay_emulator.ids import valid_mchid
 
 FILES = {
     "apiclient_key.pem": "merchant_key_pem",
@@ -35,23 +37,22 @@ def merchant_json(m: Merchant, folder: Path | None = None) -> dict[str, Any]:
 
 
 def write_material(data_dir: Path, m: Merchant) -> Path:
-    folder = data_dir / "merchants" / m.mchid
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the merchant's files: the folder 0700, every file 0600 from its creation (filemodes.py)."""
+    if not valid_mchid(m.mchid):  # the mchid names the folder: never a path outside the data dir
+        raise ValueError(f"not a merchant number: {m.mchid!r}")
+    private_dir(data_dir)
+    folder = private_dir(data_dir / "merchants" / m.mchid)
     for name, attr in FILES.items():
         path = folder / name
         content: bytes = getattr(m, attr)
         if not path.exists() or path.read_bytes() != content:
-            path.write_bytes(content)
-            if name == "apiclient_key.pem":
-                path.chmod(0o600)
+            write_private(path, content)
     # wechatpayv3's cert_dir: the platform certificate under its serial, so certificate mode needs no
     # download from the real host before the gateway can be pointed here.
-    certs = folder / "certs"
-    certs.mkdir(exist_ok=True)
-    (certs / f"{m.platform_serial}.pem").write_bytes(m.platform_cert_pem)
-    (folder / "merchant.json").write_text(
-        json.dumps(merchant_json(m, folder), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    certs = private_dir(folder / "certs")
+    write_private(certs / f"{m.platform_serial}.pem", m.platform_cert_pem)
+    info = json.dumps(merchant_json(m, folder), ensure_ascii=False, indent=2) + "\n"
+    write_private(folder / "merchant.json", info.encode("utf-8"))
     return folder
 
 

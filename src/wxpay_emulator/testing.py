@@ -88,7 +88,15 @@ class EmulatorProcess:
     def http_options(self) -> dict[str, Any]:
         """httpx keyword arguments for talking to this emulator (loopback only; its TLS certificate)."""
         verify: Any = ssl.create_default_context(cafile=str(self.server_certificate)) if self.tls else True
-        return {"trust_env": False, "verify": verify}
+        options: dict[str, Any] = {"trust_env": False, "verify": verify}
+        if self.token:  # the control token, when the emulator requires one (api/control_token.py)
+            options["headers"] = {"Authorization": f"Bearer {self.token}"}
+        return options
+
+    @property
+    def token(self) -> str | None:
+        """The control token given in ``env`` (WXPAY_EMULATOR_CONTROL_TOKEN), if any."""
+        return self.env.get("WXPAY_EMULATOR_CONTROL_TOKEN") or None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

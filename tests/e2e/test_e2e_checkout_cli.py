@@ -69,12 +69,25 @@ def test_checkout_page_pays_the_order(emu: EmulatorProcess) -> None:
     assert "¥12.34" in page.text and "立即支付" in page.text and "订单未支付" in page.text
     prepay_id = url.rsplit("=", 1)[1]
     form = {"prepay_id": prepay_id, "result": "NOTENOUGH"}
+    # POST, redirect, GET: each answer is a 303 back to the page, which shows the outcome
     short = httpx.post(emu.url + "/emulator/v1/checkout", data=form, trust_env=False)
-    assert short.status_code == 409 and "余额不足" in short.text
-    paid = httpx.post(emu.url + "/emulator/v1/checkout", data={**form, "result": "SUCCESS"}, trust_env=False)
+    assert short.status_code == 303
+    short = httpx.get(emu.url + short.headers["location"], trust_env=False)
+    assert short.status_code == 200 and "余额不足" in short.text and "立即支付" in short.text
+    paid = httpx.post(
+        emu.url + "/emulator/v1/checkout",
+        data={**form, "result": "SUCCESS"},
+        trust_env=False,
+        follow_redirects=True,
+    )
     assert paid.status_code == 200 and "支付成功" in paid.text and "立即支付" not in paid.text
-    again = httpx.post(emu.url + "/emulator/v1/checkout", data={**form, "result": "SUCCESS"}, trust_env=False)
-    assert again.status_code == 409 and "已支付" in again.text
+    again = httpx.post(
+        emu.url + "/emulator/v1/checkout",
+        data={**form, "result": "SUCCESS"},
+        trust_env=False,
+        follow_redirects=True,
+    )
+    assert again.status_code == 200 and "已支付" in again.text
 
 
 def test_checkout_page_for_an_unknown_prepay_id(emu: EmulatorProcess) -> None:

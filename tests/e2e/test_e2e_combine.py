@@ -599,7 +599,7 @@ def test_h5_url_of_a_combine_opens_a_checkout_that_pays_it(
     assert page.status_code == 200, (page.status_code, "prepay_id无效" in page.text)
     assert "立即支付" in page.text and "¥0.30" in page.text
     form = {"prepay_id": prepay_id, "result": "SUCCESS"}
-    paid = emu.http.post(emu.url + "/emulator/v1/checkout", data=form)
+    paid = emu.http.post(emu.url + "/emulator/v1/checkout", data=form, follow_redirects=True)
     assert paid.status_code == 200 and "支付成功" in paid.text, paid.text
     queried = pk_api.request("GET", f"/v3/combine-transactions/out-trade-no/{body['combine_out_trade_no']}")
     assert [s["trade_state"] for s in queried.json()["sub_orders"]] == ["SUCCESS", "SUCCESS"]

@@ -361,7 +361,9 @@ def test_partner_order_paid_notified_and_queried(
         page = httpx.get(placed["h5_url"], trust_env=False, timeout=10)
         assert page.status_code == 200 and "¥23.45" in page.text, page.text
         form = {"prepay_id": prepay_id, "result": "SUCCESS"}
-        done = httpx.post(emu.url + "/emulator/v1/checkout", data=form, trust_env=False, timeout=10)
+        done = httpx.post(
+            emu.url + "/emulator/v1/checkout", data=form, trust_env=False, timeout=10, follow_redirects=True
+        )
         assert done.status_code == 200 and "支付成功" in done.text, done.text
     else:
         ident = (

@@ -43,7 +43,7 @@ def test_coverage_check_fails_on_a_stale_file(tmp_path: Path, monkeypatch: pytes
 
 
 def test_faults_are_derived_from_the_routes_declared_operations() -> None:
-    faults = Faults.from_routes((spec.router().routes, spec.fault_codes) for spec in FAMILIES)
+    faults = Faults.from_routes((spec.router().routes, spec.fault_codes, spec.tampers) for spec in FAMILIES)
     assert set(faults.codes) == ARMABLE
     assert "SYSTEM_ERROR" in faults.codes["pay.prepay"] and "SYSTEMERROR" in faults.codes["v2.refund"]
     assert "BIZERR_NEED_RETRY" not in faults.codes["pay.prepay"]

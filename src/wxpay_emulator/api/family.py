@@ -34,6 +34,8 @@ class FamilySpec:
     router: Callable[[], APIRouter]
     shapes: tuple[Shape, ...] = ()  # how the framework's own answers look on its paths (api/shapes.py)
     fault_codes: frozenset[str] = frozenset()  # what an armed operation of this family may answer
+    # response tampering its signed answers can be armed with (APIv3: api/v3/tamper.py)
+    tampers: frozenset[str] = frozenset()
     # exception type -> handler answering it in the family's envelope
     handlers: Mapping[type[Exception], AsyncExceptionHandler] = field(default_factory=dict)
     # notification bodies, keyed by the stored family of the order (or of the refund's requester)

@@ -78,22 +78,48 @@ class Fault:
 
 
 class Faults:
-    def __init__(self, codes: Mapping[str, Iterable[str]]) -> None:
-        """``codes``: each operation that can be armed, with the codes its family can answer."""
+    def __init__(
+        self, codes: Mapping[str, Iterable[str]], tampers: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
+        """``codes``: each operation that can be armed, with the codes its family can answer;
+        ``tampers``: the operations whose answers carry signature headers, with the kinds of response
+        tampering their family applies (APIv3: api/v3/tamper.py)."""
         self.codes = {op: frozenset(c) for op, c in codes.items()}
+        self.tampers = {op: frozenset(k) for op, k in (tampers or {}).items() if k}
         self._queues: dict[str, deque[Fault]] = {}
+        self._tamper_queues: dict[str, deque[str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_routes(cls, families: Iterable[tuple[Iterable[BaseRoute], Iterable[str]]]) -> Faults:
-        """The operations declared by each family's routes, armed with that family's codes."""
+    def from_routes(
+        cls, families: Iterable[tuple[Iterable[BaseRoute], Iterable[str], Iterable[str]]]
+    ) -> Faults:
+        """The operations declared by each family's routes, armed with that family's codes and the
+        response tampering kinds the family applies: ``(routes, codes, tampers)`` per family."""
         codes: dict[str, frozenset[str]] = {}
-        for routes, family_codes in families:
+        tampers: dict[str, frozenset[str]] = {}
+        for routes, family_codes, kinds in families:
             for route in api_routes(routes):
                 name = operation_of(route)
                 if name is not None and takes_faults(route):
                     codes[name] = frozenset(family_codes)
-        return cls(codes)
+                    tampers[name] = frozenset(kinds)
+        return cls(codes, tampers)
+
+    def arm_tamper(self, operation: str, kind: str, count: int) -> None:
+        """The next ``count`` answers of ``operation`` carry signature headers broken as ``kind`` says."""
+        if operation not in self.tampers:
+            raise ValueError(f"unknown operation {operation!r} for tamper; one of {sorted(self.tampers)}")
+        if kind not in self.tampers[operation]:
+            raise ValueError(f"unknown tamper {kind!r}; one of {sorted(self.tampers[operation])}")
+        with self._lock:
+            self._tamper_queues.setdefault(operation, deque()).extend([kind] * count)
+
+    def take_tamper(self, operation: str) -> str | None:
+        """The next armed tamper of ``operation``, taken off its queue."""
+        with self._lock:
+            queue = self._tamper_queues.get(operation)
+            return queue.popleft() if queue else None
 
     def arm(self, operation: str, code: str, count: int, message: str | None = None) -> None:
         if operation not in self.codes:
@@ -105,12 +131,17 @@ class Faults:
             self._queues.setdefault(operation, deque()).extend([fault] * count)
 
     def pending(self) -> dict[str, list[str]]:
+        """Armed codes per operation, then its armed tampers as ``tamper:<kind>``."""
         with self._lock:
-            return {op: [f.code for f in q] for op, q in self._queues.items() if q}
+            found = {op: [f.code for f in q] for op, q in self._queues.items() if q}
+            for op, kinds in self._tamper_queues.items():
+                found.setdefault(op, []).extend(f"tamper:{k}" for k in kinds)
+            return {op: items for op, items in found.items() if items}
 
     def clear(self) -> None:
         with self._lock:
             self._queues.clear()
+            self._tamper_queues.clear()
 
     def pop(self, operation: str) -> Fault | None:
         """The next armed fault of ``operation``, taken off its queue."""

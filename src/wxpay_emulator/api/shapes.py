@@ -28,9 +28,16 @@ class Shape:
     # a malformed request the framework refused before a route ran (NUL in the URL, validation)
     bad_request: Callable[[Request, str], Response]
     system_error: Callable[[Request], Response]
+    # the largest request body the family reads (api/limits.py), and its answer to a bigger or stalled
+    # one (default: bad_request)
+    body_limit: int = 1024 * 1024
+    refused_body: Callable[[Request, str], Response] | None = None
 
     def owns(self, path: str) -> bool:
         return path.startswith(self.prefixes)
+
+    def refuse_body(self, request: Request, message: str) -> Response:
+        return (self.refused_body or self.bad_request)(request, message)
 
 
 class Shapes:

@@ -93,9 +93,18 @@ def make_certificate(
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+SERIAL_DIGITS = 40
+
+
+def format_serial(serial_number: int) -> str:
+    """A certificate serial as WeChat prints it: 40 upper-case hex digits, zero-padded (a serial
+    whose first nibble is 0 keeps its leading zero, as openssl and wechatpay-go's ``%X`` print it)."""
+    return f"{serial_number:0{SERIAL_DIGITS}X}"
+
+
 def certificate_serial(cert_pem: bytes) -> str:
-    """The serial number as WeChat prints it: upper-case hex without leading zeros."""
-    return format(load_certificate(cert_pem).serial_number, "X")
+    """The serial number of a certificate as WeChat prints it (see :func:`format_serial`)."""
+    return format_serial(load_certificate(cert_pem).serial_number)
 
 
 def certificate_validity(cert_pem: bytes) -> tuple[dt.datetime, dt.datetime]:

@@ -1,17 +1,19 @@
-"""The checkout page: what the payer sees when a merchant sends them to ``h5_url``.
+"""The checkout page: what the payer sees when a merchant sends them to ``h5_url`` (``mweb_url``).
 
 A person pays, fails or leaves the order (or the whole combine order), through the same domain calls
-as ``POST /emulator/v1/payments``.
+as ``POST /emulator/v1/payments``. The form POSTs, and the answer is a 303 (POST, redirect, GET), so a
+reload never pays twice. As at WeChat, a merchant appends ``&redirect_url=<urlencoded URL>`` to the
+h5_url: once paid, the payer is sent there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wxpay_emulator.api.calls import call, domain_of
@@ -66,20 +68,44 @@ def _view(domain: Domain, prepay_id: str) -> CheckoutView:
     )
 
 
-def _page(view: CheckoutView | None, error: str | None, status: int = 200) -> Response:
+def _page(
+    view: CheckoutView | None, error: str | None, status: int = 200, redirect_url: str | None = None
+) -> Response:
     html = _env.get_template("checkout.html").render(
-        order=view, error=error, payable=view is not None and view.state in PAYABLE
+        order=view,
+        error=error,
+        payable=view is not None and view.state in PAYABLE,
+        redirect_url=redirect_url,
     )
     return HTMLResponse(html, status_code=status)
 
 
+def _safe_redirect(url: str | None) -> str | None:
+    """Only an absolute http(s) URL is followed (never ``javascript:`` or a scheme-relative trick)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _again(prepay_id: str, redirect_url: str | None, error: str | None) -> Response:
+    params = {"prepay_id": prepay_id}
+    if redirect_url:
+        params["redirect_url"] = redirect_url
+    if error:
+        params["error"] = error
+    return RedirectResponse(f"/emulator/v1/checkout?{urlencode(params)}", status_code=303)
+
+
 @router.get("/checkout")
-async def checkout(request: Request, prepay_id: str = "") -> Response:
+async def checkout(
+    request: Request, prepay_id: str = "", redirect_url: str = "", error: str = ""
+) -> Response:
     try:
         view = await call(request, _view, domain_of(request), prepay_id)
     except DomainError as exc:
         return _page(None, exc.message, 404)
-    return _page(view, None)
+    return _page(view, error or None, redirect_url=_safe_redirect(redirect_url))
 
 
 @router.post("/checkout")
@@ -87,16 +113,18 @@ async def checkout_submit(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     prepay_id = form.get("prepay_id", [""])[0]
     result = form.get("result", ["SUCCESS"])[0]
+    redirect_url = _safe_redirect(form.get("redirect_url", [""])[0])
     domain = domain_of(request)
-    error: str | None = None
+    try:
+        await call(request, _view, domain, prepay_id)  # an unknown prepay_id: 404, nothing to go back to
+    except DomainError as exc:
+        return _page(None, exc.message, 404)
     try:
         await call(request, domain.pay_by_prepay_id, PaymentResult(result), prepay_id)
     except DomainError as exc:
-        error = exc.message
+        return _again(prepay_id, redirect_url, exc.message)
     except ValueError:
-        error = f"unknown result {result!r}"
-    try:
-        view = await call(request, _view, domain, prepay_id)
-    except DomainError as exc:
-        return _page(None, exc.message, 404)
-    return _page(view, error, 200 if error is None else 409)
+        return _again(prepay_id, redirect_url, f"unknown result {result!r}")
+    if result == PaymentResult.SUCCESS and redirect_url:
+        return RedirectResponse(redirect_url, status_code=303)
+    return _again(prepay_id, redirect_url, None)

@@ -14,7 +14,7 @@ from wxpay_emulator.crypto import keys
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import KeyMode, Merchant
 from wxpay_emulator.domain.ports import Conflict, UnitOfWorkFactory
-from wxpay_emulator.ids import Ids
+from wxpay_emulator.ids import Ids, valid_mchid
 
 
 class MerchantService:
@@ -33,6 +33,9 @@ class MerchantService:
         extra_appids: tuple[str, ...] = (),
         sp_mchid: str | None = None,
     ) -> Merchant:
+        for given, field in ((mchid, "mchid"), (sp_mchid, "sp_mchid")):
+            if given is not None and not valid_mchid(given):
+                raise DomainError(ErrorCode.PARAM_ERROR, f"{field} must be 6 to 32 digits", field=field)
         if sp_mchid is not None:
             provider = self.get(sp_mchid)
             if provider.sp_mchid is not None:

@@ -121,6 +121,7 @@ class Order:
     sub_appid: str | None = None
     sub_openid: str | None = None
     combine_id: int | None = None
+    updated_at: dt.datetime | None = None  # the last change of state (the dashboard's timeline)
 
     @property
     def notify_mchid(self) -> str:

@@ -8,6 +8,7 @@ family (a renderer the api layer registers), so every retry carries the same byt
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -193,6 +194,24 @@ class NotificationService:
             rows = repo.recent(mchid, limit)
             attempts = repo.attempts([n.id for n in rows])
         return [(n, attempts[n.id]) for n in rows]
+
+    def for_order(self, order_id: int) -> builtins.list[tuple[Notification, builtins.list[DeliveryAttempt]]]:
+        """An order's notifications (payment and refunds), oldest first, with their attempts."""
+        with self.uow() as uow:
+            repo = uow.notifications
+            rows = repo.for_order(order_id)
+            attempts = repo.attempts([n.id for n in rows])
+        return [(n, attempts[n.id]) for n in rows]
+
+    def detail(self, notification_id: str) -> tuple[Notification, builtins.list[DeliveryAttempt]]:
+        """One notification with its delivery attempts, oldest first."""
+        with self.uow() as uow:
+            repo = uow.notifications
+            found = repo.get(notification_id)
+            attempts = repo.attempts([notification_id]) if found is not None else {}
+        if found is None:
+            raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
+        return found, attempts[notification_id]
 
     def get(self, notification_id: str) -> Notification:
         with self.uow() as uow:

@@ -8,6 +8,7 @@ earlier than one minute after creation is raised to one minute, and may not chan
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import json
@@ -236,6 +237,36 @@ class OrderService:
                 raise DomainError(ErrorCode.ORDER_PAID, "订单已支付，不能关闭")
             state = check_transition(order.state, TradeState.CLOSED)
             return repo.update(order.id, state=state.value, state_desc=DESCRIPTIONS[state], updated_at=now)
+
+    def get(self, order_id: int) -> Order:
+        """An order by the emulator's own id (the dashboard's links), combine sub-orders included."""
+        if self.before_read is not None:
+            self.before_read()
+        with self.uow() as uow:
+            order = uow.orders.get(order_id)
+        if order is None:
+            raise DomainError(ErrorCode.ORDER_NOT_EXIST, "订单不存在")
+        return order
+
+    def search(
+        self,
+        *,
+        mchid: str | None = None,
+        state: str | None = None,
+        family: str | None = None,
+        number: str | None = None,
+        limit: int = 200,
+    ) -> builtins.list[Order]:
+        """Newest first, filtered; ``number`` is an out_trade_no or transaction_id (exact)."""
+        if self.before_read is not None:
+            self.before_read()
+        with self.uow() as uow:
+            return uow.orders.search(mchid=mchid, state=state, family=family, number=number, limit=limit)
+
+    def families(self) -> builtins.list[str]:
+        """The families that have placed orders (the dashboard's filter)."""
+        with self.uow() as uow:
+            return uow.orders.families()
 
     def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
         if self.before_read is not None:

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, select, update
+from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, or_, select, update
 
 from wxpay_emulator.domain.models import (
     CombineOrder,
@@ -126,6 +126,7 @@ def _order(row: Row[Any]) -> Order:
         sub_appid=row.sub_appid,
         sub_openid=row.sub_openid,
         combine_id=row.combine_id,
+        updated_at=row.updated_at,
     )
 
 
@@ -185,6 +186,30 @@ class OrderRepo:
             query = query.where(orders.c.mchid == mchid)
         return [_order(r) for r in self.conn.execute(query)]
 
+    def search(
+        self,
+        *,
+        mchid: str | None = None,
+        state: str | None = None,
+        family: str | None = None,
+        number: str | None = None,
+        limit: int = 200,
+    ) -> list[Order]:
+        """Newest first; ``number`` is an out_trade_no or a transaction_id, matched exactly."""
+        query = select(orders).order_by(orders.c.id.desc()).limit(limit)
+        if mchid:
+            query = query.where(orders.c.mchid == mchid)
+        if state:
+            query = query.where(orders.c.state == state)
+        if family:
+            query = query.where(orders.c.family == family)
+        if number:
+            query = query.where(or_(orders.c.out_trade_no == number, orders.c.transaction_id == number))
+        return [_order(r) for r in self.conn.execute(query)]
+
+    def families(self) -> list[str]:
+        return sorted(r[0] for r in self.conn.execute(select(orders.c.family).distinct()))
+
 
 def _notification(row: Row[Any]) -> Notification:
     return Notification(
@@ -234,6 +259,10 @@ class NotificationRepo:
         if mchid:
             query = query.where(notifications.c.mchid == mchid)
         return [_notification(r) for r in self.conn.execute(query)]
+
+    def for_order(self, order_id: int) -> list[Notification]:
+        query = select(notifications).where(notifications.c.order_id == order_id)
+        return [_notification(r) for r in self.conn.execute(query.order_by(notifications.c.created_at))]
 
     def due(self, now: dt.datetime, limit: int) -> list[Notification]:
         query = (

@@ -35,7 +35,7 @@ from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, Refund, RefundDraft
 from wxpay_emulator.domain.services import Domain
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 NOT_FOUND = (ErrorCode.RESOURCE_NOT_EXISTS, ErrorCode.ORDER_NOT_EXIST)
 # Refusals whose err_code_des is the domain's reason (as v2 refund words them), not the table's text.

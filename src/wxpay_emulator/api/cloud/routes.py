@@ -45,7 +45,7 @@ from wxpay_emulator.domain.cloud_pay import (
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 CALLER_HEADER = "X-WX-APPID"
 

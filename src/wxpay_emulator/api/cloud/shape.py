@@ -20,6 +20,7 @@ from wxpay_emulator.api.shapes import Shape
 HOSTING_PREFIX = "/_/"
 FUNCTION_PREFIX = "/_/cloudpay/"
 NOT_IMPLEMENTED = "EMULATOR_NOT_IMPLEMENTED"
+BODY_LIMIT = 256 * 1024  # the largest request body read on these paths (api/limits.py)
 
 
 def hosting_error(message: str, status: int = 200) -> JSONResponse:
@@ -60,6 +61,7 @@ SHAPES = (
         _hosting_http,
         lambda _r, message: hosting_error(message),
         lambda _r: hosting_error("系统错误 (SYSTEMERROR)", 500),
+        body_limit=BODY_LIMIT,
     ),
     Shape(
         "cloudfn",
@@ -68,5 +70,6 @@ SHAPES = (
         _function_http,
         lambda r, message: function_error(r.url.path, message),
         lambda r: function_error(r.url.path, "系统错误 (SYSTEMERROR)", 500),
+        body_limit=BODY_LIMIT,
     ),
 )

@@ -18,6 +18,7 @@ from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import CombineOrder, KeyMode, Order, PaymentResult
+from wxpay_emulator.ids import MCHID_PATTERN
 from wxpay_emulator.material import merchant_json, write_material
 from wxpay_emulator.wire import reject_nul
 
@@ -53,8 +54,11 @@ class RequestPaymentBody(_Body):
 
 
 class FaultBody(_Body):
+    """An error ``code`` to answer, or (APIv3) a ``tamper`` of the answer's Wechatpay-* headers."""
+
     operation: str
-    code: str
+    code: str | None = None
+    tamper: Literal["signature", "serial", "timestamp"] | None = None
     count: int = Field(default=1, ge=1, le=1000)
     message: str | None = Field(default=None, max_length=256)
 
@@ -64,8 +68,8 @@ class ClockBody(_Body):
 
 
 class MerchantBody(_Body):
-    mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
-    sp_mchid: str | None = Field(default=None, pattern=r"^\d{6,32}$")
+    mchid: str | None = Field(default=None, pattern=MCHID_PATTERN)
+    sp_mchid: str | None = Field(default=None, pattern=MCHID_PATTERN)
     appid: str | None = Field(default=None, min_length=1, max_length=32)
     key_mode: Literal["cert", "pubkey"] = "pubkey"
     appids: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
@@ -253,8 +257,14 @@ async def create_merchant(body: MerchantBody, request: Request) -> dict[str, Any
 @router.post("/faults", status_code=201)
 async def arm_fault(body: FaultBody, request: Request) -> dict[str, Any]:
     faults: Faults = request.app.state.faults
+    if (body.code is None) == (body.tamper is None):
+        raise DomainError(ErrorCode.PARAM_ERROR, "give either code or tamper")
     try:
-        faults.arm(body.operation, body.code, body.count, body.message)
+        if body.tamper is not None:
+            faults.arm_tamper(body.operation, body.tamper, body.count)
+        else:
+            assert body.code is not None
+            faults.arm(body.operation, body.code, body.count, body.message)
     except ValueError as exc:
         raise DomainError(ErrorCode.PARAM_ERROR, str(exc)) from exc
     return {"pending": faults.pending()}

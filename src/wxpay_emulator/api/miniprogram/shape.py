@@ -44,4 +44,12 @@ def _system_error(_request: Request) -> Response:
     return errcode_response(-1, "system error")
 
 
-SHAPE = Shape("miniprogram", ("/cgi-bin/", "/wxa/"), _domain_error, _http_error, _bad_request, _system_error)
+SHAPE = Shape(
+    "miniprogram",
+    ("/cgi-bin/", "/wxa/"),
+    _domain_error,
+    _http_error,
+    _bad_request,
+    _system_error,
+    body_limit=64 * 1024,  # its requests are a few fields (api/limits.py)
+)

@@ -149,7 +149,17 @@ async def refundquery(request: Request) -> Response:
 
 
 def _routes(path: str, name: str, op: str) -> Any:
-    return router.api_route(path, methods=METHODS, name=name, include_in_schema=False, **operation(op))
+    """POST (in the API reference), and the other methods, which answer REQUIRE_POST_METHOD."""
+
+    def register(endpoint: Any) -> Any:
+        router.api_route(path, methods=["POST"], name=name, **operation(op))(endpoint)
+        others = [m for m in METHODS if m != "POST"]
+        hidden = router.api_route(
+            path, methods=others, name=f"{name}.not_post", include_in_schema=False, **operation(op)
+        )
+        return hidden(endpoint)
+
+    return register
 
 
 for _prefix in PREFIXES:

@@ -97,11 +97,20 @@ def _find(request: Request, c: V2Call, *, by_transaction: bool = True) -> Order:
 
 
 def _routes(path: str, name: str, op: str, *, faults: bool = True) -> Any:
-    """Every method of ``path`` (a wrong one is answered in v2's XML by the route); ``op`` is the
-    operation it serves (api/faults.py), the same under every prefix."""
-    return router.api_route(
-        path, methods=METHODS, name=name, include_in_schema=False, **operation(op, faults=faults)
-    )
+    """POST of ``path`` (in the API reference) and its other methods (left out of it; a wrong one is
+    answered in v2's XML by the route); ``op`` is the operation it serves (api/faults.py), the same
+    under every prefix."""
+
+    def register(endpoint: Any) -> Any:
+        declared = operation(op, faults=faults)
+        router.api_route(path, methods=["POST"], name=name, **declared)(endpoint)
+        others = [m for m in METHODS if m != "POST"]
+        hidden = router.api_route(
+            path, methods=others, name=f"{name}.not_post", include_in_schema=False, **declared
+        )
+        return hidden(endpoint)
+
+    return register
 
 
 async def unifiedorder(request: Request) -> Response:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from wxpay_emulator.api.shapes import Shape
 from wxpay_emulator.api.v2.common import error_response
 from wxpay_emulator.api.v2.errors import V2Error, from_domain, protocol_error
+from wxpay_emulator.api.v2.wire import MAX_BODY_BYTES
 from wxpay_emulator.domain.errors import DomainError
 
 
@@ -39,4 +40,9 @@ SHAPE = Shape(
     _http_error,
     _bad_request,
     _system_error,
+    body_limit=MAX_BODY_BYTES,
+    # as wire.parse answers a body over the limit: XML_FORMAT_ERROR
+    refused_body=lambda r, message: error_response(
+        r, protocol_error("XML_FORMAT_ERROR", f"XML格式错误: {message}")
+    ),
 )

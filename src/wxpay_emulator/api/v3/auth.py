@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from wxpay_emulator import wire
 from wxpay_emulator.api.calls import call
 from wxpay_emulator.api.v3.errors import V3Error
+from wxpay_emulator.api.v3.tamper import tampered_headers
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import CryptoError, keys, rsa_sign
 from wxpay_emulator.domain.models import Merchant
@@ -103,7 +104,11 @@ def signed_response(
         identity = merchant.signing_identity()
     if identity is not None:
         serial, key = identity
-        headers = rsa_sign.signature_headers(serial, key, body, str(Clock.real_timestamp()), _ids.nonce())
+        tamper: str | None = getattr(request.state, "tamper", None)
+        if tamper is not None:  # an armed response-tampering fault (tamper.py)
+            headers = tampered_headers(tamper, serial, key, body, Clock.real_timestamp(), _ids.nonce())
+        else:
+            headers = rsa_sign.signature_headers(serial, key, body, str(Clock.real_timestamp()), _ids.nonce())
     headers["Request-ID"] = _ids.notification_id()
     media = None if payload is None else "application/json; charset=utf-8"
     return Response(content=body, status_code=status, headers=headers, media_type=media)

@@ -24,7 +24,9 @@ async def authenticated(request: Request) -> tuple[Merchant, bytes]:
     settings = request.app.state.settings
     merchant, body = await authenticate(request, domain_of(request), settings.max_clock_skew_seconds)
     faults: Faults = request.app.state.faults
-    fault = faults.pop(declared_operation(request))
+    operation = declared_operation(request)
+    request.state.tamper = faults.take_tamper(operation)  # applied by auth.signed_response (tamper.py)
+    fault = faults.pop(operation)
     if fault is not None:
         raise V3Error(FAULT_STATUS[fault.code], fault.code, fault.message)
     return merchant, body

@@ -14,6 +14,7 @@ from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error, body_of
 from wxpay_emulator.api.v3.notify import v3_combine_renderer, v3_payment_renderer
 from wxpay_emulator.api.v3.notify_refund import v3_refund_renderer
 from wxpay_emulator.api.v3.shape import SHAPE
+from wxpay_emulator.api.v3.tamper import TAMPER_KINDS
 from wxpay_emulator.api.views import Views
 from wxpay_emulator.domain.notifications import PaymentRenderer, RefundRenderer
 from wxpay_emulator.families import Family
@@ -49,6 +50,7 @@ FAMILY = FamilySpec(
     router=_router,
     shapes=(SHAPE,),
     fault_codes=frozenset(FAULT_STATUS),
+    tampers=TAMPER_KINDS,
     handlers={V3Error: _v3_error},
     payment_renderers=_payments,
     refund_renderers=_refunds,

@@ -138,10 +138,13 @@ def not_implemented(request: Request) -> Response:
 
 
 # The catch-all for unknown /v3 paths: its own router, which the family's aggregate includes last
-# (api/v3/family.py), so no v3 route can be shadowed by it whatever the order of the modules.
+# (api/v3/family.py), so no v3 route can be shadowed by it whatever the order of the modules. Not an
+# API: left out of the reference (its five methods would also share one OpenAPI operation id).
 fallback = APIRouter()
 
 
-@fallback.api_route("/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@fallback.api_route(
+    "/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
 async def unknown(rest: str, request: Request) -> Response:
     return not_implemented(request)
