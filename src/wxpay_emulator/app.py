@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -22,8 +24,10 @@ from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
 from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
+from wxpay_emulator.api.shared_state import SharedStateSnapshot
 from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.config import Settings
+from wxpay_emulator.crypto.keys import KeySource, PooledKeys
 from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import pages
 from wxpay_emulator.dashboard import views as dashboard_views
@@ -37,7 +41,12 @@ from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.dispatcher import Dispatcher, Doorbell
 from wxpay_emulator.registry import CONTROL_VIEWS, FAMILIES
 from wxpay_emulator.storage.db import Store, migrate
+from wxpay_emulator.storage.shared_clock import SharedClock
+from wxpay_emulator.storage.startup import startup_lock
 from wxpay_emulator.storage.uow import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from wxpay_emulator.tls import StoreTrust
 
 log = logging.getLogger("wxpay_emulator")
 
@@ -48,7 +57,8 @@ DEFAULT_APPID = "wxd678efh567hg6787"
 def open_store(settings: Settings) -> Store:
     prepare_data_dir(settings.data_dir, settings.resolved_database_url())  # 0700 / 0600 (filemodes.py)
     store = Store(settings.resolved_database_url())
-    migrate(store.engine)
+    with startup_lock(store.engine):  # processes starting together migrate one at a time
+        migrate(store.engine)
     return store
 
 
@@ -57,6 +67,7 @@ def build_domain(
     settings: Settings,
     ids: Ids | None = None,
     on_notification: Callable[[], None] | None = None,
+    key_source: KeySource | None = None,
 ) -> Domain:
     ids = ids or Ids()
     payments: dict[str, PaymentRenderer] = {}
@@ -71,11 +82,14 @@ def build_domain(
         SqlUnitOfWorkFactory(store),
         payments,
         combine,
+        # Its offset read from the store: every process sees an advance at once (scale-out).
+        clock=SharedClock(store),
         ids=ids,
         notify_time_scale=settings.notify_time_scale,
         on_notification=on_notification,
         refund_renderers=refunds,
         refund_delay_seconds=settings.refund_delay_seconds,
+        key_source=key_source,
     )
 
 
@@ -83,8 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = open_store(settings)
     doorbell = Doorbell()
-    domain = build_domain(store, settings, on_notification=doorbell.ring)
-    ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider merchant (domain/cloud_pay.py)
+    key_source = PooledKeys(settings.key_pool_dir) if settings.key_pool_dir is not None else None
+    domain = build_domain(store, settings, on_notification=doorbell.ring, key_source=key_source)
+    with startup_lock(store.engine):  # processes starting together seed one at a time
+        ensure_cloud_provider(domain, settings.data_dir)  # WeChat Cloud's provider (domain/cloud_pay.py)
     dispatcher = Dispatcher(
         domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds, doorbell=doorbell
     )
@@ -131,8 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = dispatcher
     app.state.shapes = shapes
     app.state.views = CONTROL_VIEWS
+    # Operations derived from the routes; armed faults in the store, so every process sees them.
     app.state.faults = Faults.from_routes(
-        (router.routes, spec.fault_codes, spec.tampers) for spec, router in routers
+        ((router.routes, spec.fault_codes, spec.tampers) for spec, router in routers), store
     )
 
     @app.exception_handler(DomainError)
@@ -161,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     # The last added is the outermost: ContainUnexpected wraps everything, the NUL check included.
+    app.add_middleware(SharedStateSnapshot, store=store)  # innermost: refusals cost no read
     app.add_middleware(LimitBody, shapes=shapes)  # body size limits while reading (api/limits.py)
     app.add_middleware(RefuseNulInUrl, shapes=shapes)
     app.state.control_token = control_token(settings)
@@ -168,3 +186,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(RequireControlToken, token=app.state.control_token, shapes=shapes)
     app.add_middleware(ContainUnexpected, shapes=shapes)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The application of one worker of ``serve --workers N``: its settings from WXPAY_EMULATOR_*."""
+    return create_app(Settings())
+
+
+def store_trust(app: FastAPI) -> StoreTrust:
+    """``--tls``: the client certificates ``app``'s store holds, trusted at each handshake."""
+    from wxpay_emulator.storage.merchant_certs import merchant_certificates
+    from wxpay_emulator.tls import StoreTrust
+
+    return StoreTrust(partial(merchant_certificates, app.state.store))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,15 +50,17 @@ def _settings(**given: Any) -> Settings:
 def _ensure_default_merchant(settings: Settings) -> list[Merchant]:
     from wxpay_emulator.app import DEFAULT_APPID, DEFAULT_MCHID, build_domain, open_store
     from wxpay_emulator.material import write_material
+    from wxpay_emulator.storage.startup import startup_lock
 
     store = open_store(settings)
     try:
         domain = build_domain(store, settings)
-        merchants = domain.merchants.list()
-        if not merchants:
-            merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
-        for m in merchants:
-            write_material(settings.data_dir, m)
+        with startup_lock(store.engine):  # processes starting together create it once
+            merchants = domain.merchants.list()
+            if not merchants:
+                merchants = [domain.merchants.create(DEFAULT_MCHID, DEFAULT_APPID, KeyMode.PUBKEY)]
+            for m in merchants:
+                write_material(settings.data_dir, m)
         return merchants
     finally:
         store.dispose()
@@ -80,10 +83,21 @@ def serve(
             help="HTTPS; /secapi/ then requires the merchant's API certificate",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            envvar="WXPAY_EMULATOR_WORKERS",
+            help="processes serving one emulator (docs/scale-out.md)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the emulator. On first start it creates a default merchant and prints its config."""
     from wxpay_emulator import serving
-    from wxpay_emulator.app import create_app
+    from wxpay_emulator.api.control_token import control_token
+    from wxpay_emulator.app import create_app, store_trust
     from wxpay_emulator.material import wechatpayv3_snippet
 
     settings = _settings(
@@ -104,28 +118,45 @@ def serve(
     console.print(wechatpayv3_snippet(first, folder, base_url), markup=False, highlight=False)
     if len(merchants) > 1:
         console.print(f"{len(merchants) - 1} more merchant(s): wxpay-emulator merchant list")
-    app = create_app(settings)
-    if app.state.control_token is not None:
+    if workers > 1:
+        # Each worker builds its own app (and dispatcher) from the environment: one emulator over one
+        # store, every delivery claimed by exactly one of them (docs/scale-out.md). The control token
+        # is made once, here, so that every worker requires the same one.
+        token = control_token(settings)
+        if token is not None and not settings.control_token:
+            settings = settings.model_copy(update={"control_token": token})
+            given = "generated for this run"
+        else:
+            given = "WXPAY_EMULATOR_CONTROL_TOKEN"
+        for name, value in settings.model_dump(exclude_none=True).items():
+            os.environ[f"WXPAY_EMULATOR_{name.upper()}"] = str(value)
+    else:
+        app = create_app(settings)
+        token = app.state.control_token
         given = "WXPAY_EMULATOR_CONTROL_TOKEN" if settings.control_token else "generated for this run"
+    if token is not None:
         console.print(
-            f"control token ({given}): {app.state.control_token}\n"
+            f"control token ({given}): {token}\n"
             "  the control plane and pages require it: Authorization: Bearer <token>, "
             f"or open {base_url}/?token=<token> once in a browser",
             markup=False,
             highlight=False,
         )
-    tls_options, trust = None, None
+    tls_options = None
     if settings.tls:
-        from functools import partial
-
-        from wxpay_emulator.storage.merchant_certs import merchant_certificates
-        from wxpay_emulator.tls import StoreTrust, uvicorn_options
+        from wxpay_emulator.tls import uvicorn_options
 
         tls_options = uvicorn_options(settings.data_dir)
-        trust = StoreTrust(partial(merchant_certificates, app.state.store))
         server_pem = (settings.data_dir / "tls" / "server.pem").resolve()
         console.print(f"TLS: trust {server_pem}; /secapi/ requires the merchant's apiclient_cert.pem")
-    serving.run(app, settings, tls_options, trust)
+    if workers > 1:
+        console.print(f"{workers} worker processes")
+        trust_of = "wxpay_emulator.app:store_trust" if settings.tls else None
+        serving.run_workers(
+            "wxpay_emulator.app:create_app_from_env", settings, workers, tls_options, trust_of
+        )
+        return
+    serving.run(app, settings, tls_options, store_trust(app) if settings.tls else None)
 
 
 @merchant_app.command("create")

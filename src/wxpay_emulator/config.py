@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     refund_delay_seconds: float = 5.0
     # Cloud payments (/_/pay, /_/cloudpay): the calling Mini Program when a request has no X-WX-APPID.
     cloud_appid: str = "wxd678efh567hg6787"
+    # Tests only: new merchants take their RSA keys in turn from the *.pem files here instead of
+    # generating them (crypto/keys.py PooledKeys), so a suite that starts many processes pays once.
+    key_pool_dir: Path | None = None
 
     # Connections (serving.py): a request head must be complete this long after the connection opened
     # or the previous answer ended; an idle keep-alive connection is closed after keep_alive_seconds.

@@ -12,17 +12,22 @@ descriptors run out, and (``--tls``) client-certificate trust read from the stor
   ``RESOURCE_LOG_INTERVAL`` seconds, with the count of those it held back.
 - The protocol is always uvicorn's h11 one on the asyncio loop, whatever optional packages
   (httptools, uvloop) are installed, so these limits always apply.
+- **Several workers** (``serve --workers N``, :func:`run_workers`): uvicorn's supervisor binds one
+  socket and spawns N processes; each loads a :class:`WorkerConfig`, which builds the app in that
+  process and applies every protection above (and the TLS trust) there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from wxpay_emulator.config import Settings
@@ -117,15 +122,18 @@ def install_log_filters() -> RateLimitedResourceErrors:
     return limiter
 
 
+def timed_protocol(protocol: type[HardenedH11Protocol], head_timeout: float) -> type[HardenedH11Protocol]:
+    return type(protocol.__name__, (protocol,), {"head_timeout": head_timeout})
+
+
 def uvicorn_config_options(
     protocol: type[HardenedH11Protocol] = HardenedH11Protocol,
     head_timeout: float = HEAD_TIMEOUT_SECONDS,
     keep_alive: int = KEEP_ALIVE_SECONDS,
 ) -> dict[str, Any]:
     """The keyword arguments of ``uvicorn.Config`` that harden every server (TLS or not)."""
-    timed = type(protocol.__name__, (protocol,), {"head_timeout": head_timeout})
     return {
-        "http": timed,
+        "http": timed_protocol(protocol, head_timeout),
         "loop": "asyncio",
         "timeout_keep_alive": keep_alive,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
@@ -153,3 +161,70 @@ def run(
     if trust is not None and config.ssl is not None:
         trust.install(config.ssl)
     uvicorn.Server(config).run()
+
+
+class WorkerConfig(Config):
+    """The configuration each worker of ``serve --workers N`` loads. uvicorn's supervisor pickles it
+    into every spawned process, so it holds only import strings and plain values: ``factory`` builds
+    the app in the worker, ``http`` is the base protocol (the subclass carrying ``head_timeout`` is
+    made in the worker, as a class made at run time does not pickle), and ``trust_of`` (TLS) builds
+    the store's client-certificate trust from the worker's app."""
+
+    def __init__(self, factory: str, *, head_timeout: float, trust_of: str | None, **kwargs: Any) -> None:
+        super().__init__(factory, factory=True, **kwargs)
+        self.head_timeout = head_timeout
+        self.trust_of = trust_of
+
+    def load(self) -> None:
+        from uvicorn.importer import import_from_string
+
+        install_log_filters()  # this process's loggers
+        if isinstance(self.http, type) and issubclass(self.http, HardenedH11Protocol):
+            self.http = timed_protocol(self.http, self.head_timeout)
+        app = import_from_string(self.app)()
+        self.app, self.factory = app, False
+        super().load()
+        if self.trust_of is not None and self.ssl is not None:
+            import_from_string(self.trust_of)(app).install(self.ssl)
+
+
+def run_workers(
+    factory: str,
+    settings: Settings,
+    workers: int,
+    tls_options: dict[str, Any] | None = None,
+    trust_of: str | None = None,
+) -> None:
+    """Serve with ``workers`` processes behind one socket until interrupted. ``factory``: import string
+    of a function of no arguments returning the app (settings from the environment); ``trust_of``:
+    import string of a function of that app returning its tls.StoreTrust."""
+    from uvicorn.supervisors import Multiprocess
+
+    install_log_filters()
+    tls_options = dict(tls_options or {})
+    protocol = tls_options.pop("http", HardenedH11Protocol)
+    options = {
+        **uvicorn_config_options(protocol, settings.head_timeout_seconds, settings.keep_alive_seconds),
+        **tls_options,
+        "http": protocol,  # made timed in each worker (WorkerConfig.load)
+    }
+    config = WorkerConfig(
+        factory,
+        head_timeout=settings.head_timeout_seconds,
+        trust_of=trust_of,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        workers=workers,
+        **options,
+    )
+    sock = config.bind_socket()
+    try:
+        if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn before the Process rework
+            import uvicorn
+
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()  # type: ignore[call-arg]
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.keys import KeyPool
 from wxpay_emulator.app import build_domain, open_store
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
@@ -44,9 +45,24 @@ def pg_url() -> Iterator[str]:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "postgresql":
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``database`` is SQLite, and PostgreSQL too for tests marked ``both_databases``: the storage, unit
+    of work and concurrency tests, and one lifecycle test per domain record, whose SQL differs by dialect.
+    A domain rule that reads and writes through the same repositories is the same rule on either."""
+    if "database" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("database", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def settings(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if database == "postgresql":
         url: str = request.getfixturevalue("pg_url")
         return Settings(data_dir=tmp_path, database_url=url)
     return Settings(data_dir=tmp_path)
@@ -60,17 +76,14 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def domain(store: Store, settings: Settings) -> Iterator[Domain]:
-    d = build_domain(store, settings)
+def domain(store: Store, settings: Settings, key_pool: KeyPool) -> Iterator[Domain]:
+    d = build_domain(store, settings, key_source=key_pool)
     d.reset()
     yield d
     d.reset()
 
 
-_MERCHANT_CACHE: dict[str, Merchant] = {}
-
-
 @pytest.fixture
 def merchant(domain: Domain) -> Merchant:
-    """A merchant per test (keys take a moment to make, so PostgreSQL and SQLite tests use fresh mchids)."""
+    """A fresh merchant per test (its keys come from the session's pool)."""
     return domain.merchants.create(None, None, KeyMode.PUBKEY, ("wx1111111111111111",))

@@ -8,7 +8,10 @@ by ``PUB_KEY_ID_...``. The emulator makes all three locally.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -159,3 +162,39 @@ def make_server_certificate(private_key_pem: bytes, hosts: tuple[str, ...], not_
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+class KeySource(Protocol):
+    """Where a new merchant's RSA private keys come from (PKCS#8 PEM, one per call).
+
+    The emulator generates every key (``GeneratedKeys``). A test suite that makes hundreds of merchants
+    may pass a pool that hands out keys it generated once: generation is most of a merchant's cost.
+    """
+
+    def private_key_pem(self) -> bytes: ...
+
+
+class GeneratedKeys:
+    """A fresh RSA-2048 key on every call: what the emulator uses."""
+
+    def private_key_pem(self) -> bytes:
+        return generate_private_key_pem()
+
+
+class PooledKeys:
+    """Keys read from ``*.pem`` files in a folder, handed out in turn: for test suites that start many
+    emulator processes (``WXPAY_EMULATOR_KEY_POOL_DIR``). Certificates and serials are still made per
+    merchant; with n keys, the keys of any n // 3 merchants made one after the other are all different."""
+
+    def __init__(self, folder: Path) -> None:
+        self._keys = [path.read_bytes() for path in sorted(folder.glob("*.pem"))]
+        if len(self._keys) < 3:
+            raise CryptoError(f"{folder} holds fewer than the three keys a merchant needs")
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def private_key_pem(self) -> bytes:
+        with self._lock:
+            key = self._keys[self._next % len(self._keys)]
+            self._next += 1
+            return key

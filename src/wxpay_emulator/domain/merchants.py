@@ -18,10 +18,13 @@ from wxpay_emulator.ids import Ids, valid_mchid
 
 
 class MerchantService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: Ids) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: Ids, key_source: keys.KeySource | None = None
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.ids = ids
+        self.key_source: keys.KeySource = key_source or keys.GeneratedKeys()
         # Merchants never change once made, so a positive cache spares the auth path a query.
         self._cache: dict[str, Merchant] = {}
 
@@ -44,11 +47,11 @@ class MerchantService:
         appid = appid or self.ids.appid()
         # Certificates start a day back so that a clock skew between machines never makes them "future".
         start = self.clock.real_now() - dt.timedelta(days=1)
-        merchant_key = keys.generate_private_key_pem()
+        merchant_key = self.key_source.private_key_pem()
         merchant_cert = keys.make_certificate(merchant_key, mchid, f"商户{mchid}", start, days=1825)
-        platform_key = keys.generate_private_key_pem()
+        platform_key = self.key_source.private_key_pem()
         platform_cert = keys.make_certificate(platform_key, "Tenpay.com", "Tenpay.com (emulated)", start)
-        pubkey_key = keys.generate_private_key_pem()
+        pubkey_key = self.key_source.private_key_pem()
         merchant = Merchant(
             mchid=mchid,
             appid=appid,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,7 +88,7 @@ class NotificationService:
 
     def enqueue_payment(self, uow: UnitOfWork, order: Order) -> Notification:
         """Write the payment notification of ``order`` inside the caller's transaction."""
-        merchant = self.merchants.get(order.notify_mchid)
+        merchant = self._merchant(uow, order.notify_mchid)
         now = self.clock.now()
         notification_id = self.ids.notification_id()
         rendered = self.renderers[order.family](merchant, order, notification_id, now)
@@ -100,7 +100,7 @@ class NotificationService:
         """The one notification of a paid combine order, to its notify_url, from the initiator's keys."""
         if self.combine_renderer is None:
             raise RuntimeError("no combine renderer registered")
-        merchant = self.merchants.get(combine.combine_mchid)
+        merchant = self._merchant(uow, combine.combine_mchid)
         notification_id = self.ids.notification_id()
         rendered = self.combine_renderer(merchant, combine, notification_id, self.clock.now())
         return self._enqueue(
@@ -117,11 +117,20 @@ class NotificationService:
         renderer = self.refund_renderers.get(family)
         if renderer is None or not refund.notify_url:
             return None
-        merchant = self.merchants.get(order.notify_mchid)
+        merchant = self._merchant(uow, order.notify_mchid)
         notification_id = self.ids.notification_id()
         rendered = renderer(merchant, order, refund, notification_id, self.clock.now())
         url, kind = refund.notify_url, family + "refund"
         return self._enqueue(uow, notification_id, merchant.mchid, order.id, kind, url, rendered)
+
+    def _merchant(self, uow: UnitOfWork, mchid: str) -> Merchant:
+        """The merchant, read in the caller's unit of work when this process has not loaded it yet: a
+        second one here would wait on the first (SQLite's one writer; this process's lock). A process
+        that did not serve the order (``serve --workers N``) meets that case first."""
+        found = self.merchants.cached(mchid) or uow.merchants.get(mchid)
+        if found is None:
+            raise DomainError(ErrorCode.MCH_NOT_EXISTS, "商户号不存在", field="mchid", value=mchid)
+        return found
 
     def _enqueue(
         self,
@@ -154,44 +163,78 @@ class NotificationService:
         return row
 
     def due(self, limit: int) -> list[Notification]:
-        """Rows whose delivery time has come. The dispatcher delivers a whole batch before it asks
-        again, so a row is never in flight twice; if the process dies mid-delivery the row is still
-        due and goes out again after the restart (at least once, same id)."""
+        """Rows whose delivery time has come (whoever holds them): for inspection and tests. The
+        dispatcher claims rows instead (:meth:`claim`)."""
         with self.uow() as uow:
             return uow.notifications.due(self.clock.now(), limit)
 
-    def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
+    def claim(
+        self, owner: str, limit: int, lease_seconds: float, skip: Sequence[str] = ()
+    ) -> list[Notification]:
+        """Claim up to ``limit`` due rows for ``owner`` for ``lease_seconds`` (real time): no other
+        process takes them until the claim is given back or runs out (storage/outbox_repo.py). Rows to
+        the endpoints in ``skip`` (URL prefixes this process has enough of in hand) are left."""
+        real_now = Clock.real_now()
+        until = real_now + dt.timedelta(seconds=lease_seconds)
         now = self.clock.now()
         with self.uow() as uow:
-            repo = uow.notifications
-            current = repo.get(attempt.notification_id)
-            if current is None:  # reset while in flight
-                return
-            repo.add_attempt(attempt)
-            attempts = current.attempts + 1
-            if acknowledged:
-                repo.update(
-                    current.id,
-                    attempts=attempts,
-                    status=NotificationStatus.DELIVERED,
-                    delivered_at=now,
-                    next_attempt_at=None,
-                )
-                return
-            delay = next_delay(attempts, self.time_scale)
-            if delay is None:
-                repo.update(
-                    current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None
-                )
-            else:
-                repo.update(current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay))
+            return uow.notifications.claim(owner, now, real_now, until, limit, skip)
+
+    def release(self, ids: Sequence[str], owner: str) -> None:
+        """Give claims back unattempted (a process stopping, or more in hand than it will start)."""
+        with self.uow() as uow:
+            uow.notifications.release(ids, owner)
+
+    def next_due_in(self, skip: Sequence[str] = ()) -> float | None:
+        """Seconds until the next row not held by a live claim (nor to an endpoint in ``skip``)
+        falls due (<= 0: due now)."""
+        with self.uow() as uow:
+            moment = uow.notifications.next_due(Clock.real_now(), skip)
+        return None if moment is None else (moment - self.clock.now()).total_seconds()
+
+    def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
+        self.record_attempts([(attempt, acknowledged)], None)
+
+    def record_attempts(self, results: Sequence[tuple[DeliveryAttempt, bool]], owner: str | None) -> None:
+        """Record finished attempts in one unit of work, and give back ``owner``'s claims on them."""
+        if not results:
+            return
+        now = self.clock.now()
+        with self.uow() as uow:
+            for attempt, acknowledged in results:
+                self._record(uow, attempt, acknowledged, now)
+            uow.notifications.release([attempt.notification_id for attempt, _ in results], owner)
+
+    def _record(
+        self, uow: UnitOfWork, attempt: DeliveryAttempt, acknowledged: bool, now: dt.datetime
+    ) -> None:
+        repo = uow.notifications
+        current = repo.get(attempt.notification_id)
+        if current is None:  # reset while in flight
+            return
+        repo.add_attempt(attempt)
+        attempts = current.attempts + 1
+        if acknowledged:
+            repo.update(
+                current.id,
+                attempts=attempts,
+                status=NotificationStatus.DELIVERED,
+                delivered_at=now,
+                next_attempt_at=None,
+            )
+            return
+        delay = next_delay(attempts, self.time_scale)
+        if delay is None:
+            repo.update(current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None)
+        else:
+            repo.update(current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay))
 
     def list(
-        self, mchid: str | None = None, limit: int = 200
+        self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None
     ) -> list[tuple[Notification, list[DeliveryAttempt]]]:
         with self.uow() as uow:
             repo = uow.notifications
-            rows = repo.recent(mchid, limit)
+            rows = repo.recent(mchid, limit, before)
             attempts = repo.attempts([n.id for n in rows])
         return [(n, attempts[n.id]) for n in rows]
 
@@ -226,7 +269,13 @@ class NotificationService:
             repo = uow.notifications
             if repo.get(notification_id) is None:
                 raise DomainError(ErrorCode.NOTIFICATION_NOT_FOUND, f"no notification {notification_id}")
-            repo.update(notification_id, status=NotificationStatus.PENDING, next_attempt_at=self.clock.now())
+            repo.update(
+                notification_id,
+                status=NotificationStatus.PENDING,
+                next_attempt_at=self.clock.now(),
+                claimed_by=None,
+                lease_until=None,
+            )
             found = repo.get(notification_id)
         assert found is not None
         if self.on_enqueued is not None:

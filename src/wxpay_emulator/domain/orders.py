@@ -268,11 +268,11 @@ class OrderService:
         with self.uow() as uow:
             return uow.orders.families()
 
-    def list(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+    def list(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Order]:
         if self.before_read is not None:
             self.before_read()
         with self.uow() as uow:
-            return uow.orders.recent(mchid, limit)
+            return uow.orders.recent(mchid, limit, before)
 
     def pay(
         self,

@@ -265,10 +265,10 @@ class RefundService:
             raise DomainError(ErrorCode.RESOURCE_NOT_EXISTS, "退款单不存在")
         return found
 
-    def list(self, mchid: str | None = None, limit: int = 200) -> list[Refund]:
+    def list(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Refund]:
         self.settle_if_due()
         with self.uow() as uow:
-            return uow.refunds.recent(mchid, limit)
+            return uow.refunds.recent(mchid, limit, before)
 
     def order_of(self, mchid: str, out_trade_no: str) -> Order | None:
         """The order a refund by ``mchid`` and ``out_trade_no`` would be of (None: no such order)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import CryptoError, rsa_sign, v2_sign
+from wxpay_emulator.crypto.keys import KeySource
 from wxpay_emulator.domain.cloud import CloudEndpointService
 from wxpay_emulator.domain.combine import CombineService
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
@@ -41,11 +42,13 @@ class Domain:
         on_notification: Callable[[], None] | None = None,
         refund_renderers: Mapping[str, RefundRenderer] | None = None,
         refund_delay_seconds: float = 5.0,
+        key_source: KeySource | None = None,
     ) -> None:
         self.uow = uow
+        # app.py gives the clock every process on the store shares (storage/shared_state.py).
         self.clock = clock or Clock()
         self.ids = ids or Ids()
-        self.merchants = MerchantService(uow, self.clock, self.ids)
+        self.merchants = MerchantService(uow, self.clock, self.ids, key_source)
         self.cloud = CloudEndpointService(uow)
         self.miniprogram = MiniProgramService(uow, self.clock, self.ids)
         self.notifications = NotificationService(

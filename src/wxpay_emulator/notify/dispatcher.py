@@ -1,10 +1,19 @@
 """Delivers due outbox rows: the only module that makes outbound network calls.
 
-One asyncio task per emulator process. It wakes when a notification is written (or every
-``dispatcher_poll_seconds``), claims due rows, POSTs each to its URL with fresh signature headers, and
-records the attempt. What acknowledges depends on the family (protocols.py: 200/204 for APIv3, the
-SUCCESS XML for APIv2, ``errcode: 0`` for cloud callbacks); anything else, a timeout (5 s) or a refused
-connection is a failure, retried on the schedule in schedule.py.
+One dispatcher per emulator process; every process on one store shares the outbox. A pass claims due
+rows with a lease (storage/outbox_repo.py), so each attempt is made by exactly one process, and a
+process that dies mid-delivery loses its claim when the lease runs out (the row then goes out again,
+with the same id). Each delivery is its own task: at most ``max_in_flight`` at once, and at most
+``per_endpoint`` to one endpoint (scheme://host:port of the URL), so merchants whose endpoints hang
+hold only their own slots and never delay another merchant's notifications. A pass that filled its
+batch starts the next one at once; otherwise the loop sleeps until its doorbell rings (a notification
+is written in this process, the clock moves, a slot frees), the next row falls due, or
+``dispatcher_poll_seconds`` (other processes' writes) passes.
+
+What acknowledges depends on the family (protocols.py: 200/204 for APIv3, the SUCCESS XML for APIv2,
+``errcode: 0`` for cloud callbacks); anything else, a timeout (5 s) or a refused connection is a
+failure, retried on the schedule in schedule.py. Finished attempts are recorded in batches, one
+transaction for all that finished together.
 """
 
 from __future__ import annotations
@@ -13,27 +22,45 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import socket
 import time
+import uuid
+from collections import Counter, deque
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.clock import Clock
-from wxpay_emulator.domain.models import DeliveryAttempt, Notification
+from wxpay_emulator.domain.models import DeliveryAttempt, Merchant, Notification
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.notify.protocols import protocol_for
 
 log = logging.getLogger("wxpay_emulator.notify")
 
-BATCH = 32
+BATCH = 128  # rows claimed by one pass
+MAX_IN_FLIGHT = 512  # deliveries in flight in one process
+PER_ENDPOINT = 8  # deliveries in flight to one endpoint (scheme://host:port)
+HELD_PER_ENDPOINT = 64  # rows of one endpoint in hand (in flight or waiting for its slots)
 RESPONSE_KEEP = 2000  # characters of the merchant's answer kept for inspection
+
+
+def endpoint_of(url: str) -> str:
+    """The key of the per-endpoint cap, and the URL prefix a claim can skip: ``scheme://netloc/``
+    (a cloud address, resolved only at delivery, is its own endpoint)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}/"
+    return url
 
 
 class Doorbell:
     """What the domain rings when it writes a notification row, made before the domain so that the
     dispatcher (made after it, from it) needs no patching: create_app passes ``ring`` to the domain
-    and the doorbell to the dispatcher."""
+    and the doorbell to the dispatcher. It is the dispatcher's one wake-up: the dispatcher rings it
+    itself when a slot frees."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
@@ -47,13 +74,39 @@ class Doorbell:
 
 class Dispatcher:
     def __init__(
-        self, domain: Domain, timeout_seconds: float, poll_seconds: float, doorbell: Doorbell | None = None
+        self,
+        domain: Domain,
+        timeout_seconds: float,
+        poll_seconds: float,
+        doorbell: Doorbell | None = None,
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        per_endpoint: int = PER_ENDPOINT,
+        batch: int = BATCH,
     ) -> None:
         self.domain = domain
         self.timeout = timeout_seconds
         self.poll = poll_seconds
+        self.max_in_flight = max_in_flight
+        self.per_endpoint = per_endpoint
+        self.held_per_endpoint = max(HELD_PER_ENDPOINT, per_endpoint)
+        self.batch = batch
+        # Unique per process start, readable in the table: host, pid, and a random tail.
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # A row waits at most held/per_endpoint attempts of its endpoint, then makes its own: the
+        # lease covers that, so no other process takes a row this one still means to deliver.
+        waits = self.held_per_endpoint // self.per_endpoint + 1
+        self.lease_seconds = timeout_seconds * waits + 10.0
         self.doorbell = doorbell or Doorbell()
         self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, deque[Notification]] = {}  # per endpoint, claimed, not yet started
+        self._in_flight: Counter[str] = Counter()
+        self._held: Counter[str] = Counter()
+        self._starved = False  # the last pass stopped at max_in_flight: wake when a slot frees
+        self._finished: list[tuple[DeliveryAttempt, bool]] = []
+        self._finished_event = asyncio.Event()
+        self._merchants: dict[str, tuple[float, Merchant]] = {}
 
     def wake(self) -> None:
         """Thread-safe: deliver what is due now (the clock moved, a row was written)."""
@@ -72,30 +125,159 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def _client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(
+            max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight
+        )
+        return httpx.AsyncClient(timeout=self.timeout, trust_env=False, limits=limits)
+
     async def _run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, trust_env=False) as client:
-            while True:
-                try:
-                    await self.deliver_due(client)
-                except Exception:  # the loop must survive a bad row or a database hiccup
-                    log.exception("notification dispatch pass failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.doorbell.event.wait(), timeout=self.poll)
-                self.doorbell.event.clear()
+        async with self._client() as client:
+            recorder = asyncio.create_task(self._record_loop(), name="wxpay-emulator-recorder")
+            try:
+                while True:
+                    self.doorbell.event.clear()  # before the pass: a write during it wakes the next one
+                    try:
+                        delay = await self._pass(client)
+                    except Exception:  # the loop must survive a bad row or a database hiccup
+                        log.exception("notification dispatch pass failed")
+                        delay = self.poll
+                    if delay > 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self.doorbell.event.wait(), timeout=delay)
+            finally:
+                await self._shutdown(recorder)
+
+    async def _shutdown(self, recorder: asyncio.Task[None]) -> None:
+        """Stop: cancel deliveries in flight, record what finished, give back every other claim."""
+        in_flight = list(self._tasks)
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        recorder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recorder
+        finished, self._finished = self._finished, []
+        done = {a.notification_id for a, _ in finished}
+        unattempted = [n.id for q in self._waiting.values() for n in q]
+        unattempted += [t.get_name() for t in in_flight if t.get_name() not in done]
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(self.domain.notifications.record_attempts, finished, self.owner)
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(self.domain.notifications.release, unattempted, self.owner)
+        self._waiting.clear()
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
-        # Refunds whose delay has run out succeed without a request (their notices join this batch).
+        """One pass, waited out: claim what is due, deliver it, record every attempt. Returns the
+        number of rows claimed (for tests and tools; the running loop does not wait like this)."""
+        self.doorbell.loop = asyncio.get_running_loop()
+        claimed = await self._claim_and_start(client)
+        while self._tasks or any(self._waiting.values()):
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        finished, self._finished = self._finished, []
+        await run_in_threadpool(self.domain.notifications.record_attempts, finished, self.owner)
+        return claimed
+
+    async def _pass(self, client: httpx.AsyncClient) -> float:
+        """Claim and start what is due; the seconds to sleep before the next pass (0: at once)."""
+        free = self.max_in_flight - len(self._tasks)
+        if free <= 0:
+            self._starved = True
+            return self.poll
+        self._starved = False
+        limit = min(self.batch, free)
+        claimed = await self._claim_and_start(client, limit)
+        if claimed >= limit:
+            return 0.0
+        due_in = await run_in_threadpool(self.domain.notifications.next_due_in, self._full())
+        if due_in is None:
+            return self.poll
+        return min(self.poll, max(due_in, 0.001))
+
+    async def _claim_and_start(self, client: httpx.AsyncClient, limit: int | None = None) -> int:
+        # Refunds whose delay has run out succeed without a request (their notices join this pass).
         try:
             await run_in_threadpool(self.domain.refunds.settle_if_due)
         except Exception:  # a refund that cannot settle must not hold up deliveries
             log.exception("settling due refunds failed")
-        due = await run_in_threadpool(self.domain.notifications.due, BATCH)
-        if due:
-            await asyncio.gather(*(self._deliver(client, n) for n in due))
-        return len(due)
+        claimed = await run_in_threadpool(
+            self.domain.notifications.claim,
+            self.owner,
+            limit or self.batch,
+            self.lease_seconds,
+            self._full(),
+        )
+        extra: list[str] = []
+        for n in claimed:
+            endpoint = endpoint_of(n.url)
+            if self._held[endpoint] >= self.held_per_endpoint:
+                extra.append(n.id)  # more of one endpoint than this process will start in time
+                continue
+            self._held[endpoint] += 1
+            self._waiting.setdefault(endpoint, deque()).append(n)
+            self._start_waiting(client, endpoint)
+        if extra:
+            await run_in_threadpool(self.domain.notifications.release, extra, self.owner)
+        return len(claimed)
 
-    async def _deliver(self, client: httpx.AsyncClient, n: Notification) -> None:
-        merchant = await run_in_threadpool(self.domain.merchants.get, n.mchid)
+    def _full(self) -> list[str]:
+        """Endpoints this process has enough of in hand: a claim leaves their rows."""
+        return [ep for ep, held in self._held.items() if held >= self.held_per_endpoint]
+
+    def _start_waiting(self, client: httpx.AsyncClient, endpoint: str) -> None:
+        queue = self._waiting.get(endpoint)
+        while queue and self._in_flight[endpoint] < self.per_endpoint:
+            n = queue.popleft()
+            self._in_flight[endpoint] += 1
+            task = asyncio.create_task(self._deliver_one(client, n, endpoint), name=n.id)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if queue is not None and not queue:
+            del self._waiting[endpoint]
+
+    async def _deliver_one(self, client: httpx.AsyncClient, n: Notification, endpoint: str) -> None:
+        try:
+            result = await self._deliver(client, n)
+            self._finished.append(result)
+            self._finished_event.set()
+        except Exception:  # e.g. its merchant is gone: the claim runs out and it is tried again
+            log.exception("delivering notification %s failed", n.id)
+        finally:
+            self._in_flight[endpoint] -= 1
+            self._held[endpoint] -= 1
+            if self._in_flight[endpoint] <= 0:
+                del self._in_flight[endpoint]
+            if self._held[endpoint] <= 0:
+                del self._held[endpoint]
+            self._start_waiting(client, endpoint)
+            if self._starved or self._held.get(endpoint, 0) == self.held_per_endpoint // 2:
+                self.doorbell.event.set()
+
+    async def _record_loop(self) -> None:
+        """Record finished attempts in batches: whatever finished while the last batch was written."""
+        while True:
+            await self._finished_event.wait()
+            self._finished_event.clear()
+            finished, self._finished = self._finished, []
+            if not finished:
+                continue
+            try:
+                await run_in_threadpool(self.domain.notifications.record_attempts, finished, self.owner)
+            except Exception:  # kept claimed: the lease runs out and the rows go out again
+                log.exception("recording %d delivery attempts failed", len(finished))
+
+    async def _merchant(self, mchid: str) -> Merchant:
+        """Merchants' keys, read at most once a second (a pass of thousands reads them once)."""
+        cached = self._merchants.get(mchid)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < 1.0:
+            return cached[1]
+        merchant = await run_in_threadpool(self.domain.merchants.get, mchid)
+        self._merchants[mchid] = (now, merchant)
+        return merchant
+
+    async def _deliver(self, client: httpx.AsyncClient, n: Notification) -> tuple[DeliveryAttempt, bool]:
+        merchant = await self._merchant(n.mchid)
         protocol = protocol_for(n.family)
         body = n.body.encode()
         headers = protocol.headers(merchant, body, str(Clock.real_timestamp()), self.domain.ids.nonce())
@@ -104,8 +286,10 @@ class Dispatcher:
         error: str | None = None
         started = time.perf_counter()
         try:
-            # Cloud orders name a service or function, not a URL: resolved at every attempt.
-            url = await run_in_threadpool(self.domain.cloud.resolve, n.url)
+            url = n.url
+            if url.startswith("cloud+"):
+                # Cloud orders name a service or function, not a URL: resolved at every attempt.
+                url = await run_in_threadpool(self.domain.cloud.resolve, url)
             response = await client.post(url, content=body, headers=headers)
             status, text = response.status_code, response.text[:RESPONSE_KEEP]
         except Exception as exc:  # refused, timed out, unregistered, or a URL httpx cannot build
@@ -124,4 +308,4 @@ class Dispatcher:
         except Exception as exc:  # whatever the answer, this attempt is recorded (and retried later)
             acknowledged, error = False, f"unreadable answer: {type(exc).__name__}: {exc}"
             attempt = dataclasses.replace(attempt, error=error)
-        await run_in_threadpool(self.domain.notifications.record_attempt, attempt, acknowledged)
+        return attempt, acknowledged

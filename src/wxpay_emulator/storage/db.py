@@ -38,7 +38,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read (Store.read) takes a snapshot without the write lock; WAL readers never wait.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -54,6 +55,7 @@ def migrate(engine: Engine) -> None:
 
 
 _AFTER_COMMIT = "wxpay_emulator.after_commit"
+_READ = "wxpay_emulator_read"
 
 
 def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
@@ -100,6 +102,15 @@ class Store:
                     conn.info.pop(_AFTER_COMMIT, None)
         for callback in callbacks:
             callback()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work: a consistent snapshot that neither takes SQLite's write lock
+        nor queues on this process's lock (cheap enough to run on every request)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_READ: True})
+            with conn.begin():
+                yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -132,8 +132,10 @@ class RefundRepo:
             out[row.order_id].append(_refund(row))
         return out
 
-    def recent(self, mchid: str | None = None, limit: int = 200) -> list[Refund]:
+    def recent(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Refund]:
         query = _SELECT.order_by(refunds.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(refunds.c.id < before)
         if mchid:
             query = query.where(refunds.c.mchid == mchid)
         return [_refund(r) for r in self.conn.execute(query)]

@@ -8,7 +8,19 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Row, Select, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from wxpay_emulator.domain.models import (
     CombineOrder,
@@ -180,8 +192,11 @@ class OrderRepo:
         query = update(orders).where(orders.c.id == order_id).values(**values).returning(*orders.c)
         return _order(self.conn.execute(query).one())
 
-    def recent(self, mchid: str | None = None, limit: int = 200) -> list[Order]:
+    def recent(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Order]:
+        """Newest first; ``before``: only orders older than that id (a page's cursor)."""
         query = select(orders).order_by(orders.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(orders.c.id < before)
         if mchid:
             query = query.where(orders.c.mchid == mchid)
         return [_order(r) for r in self.conn.execute(query)]
@@ -254,8 +269,15 @@ class NotificationRepo:
         row = self.conn.execute(select(notifications).where(notifications.c.id == notification_id)).first()
         return None if row is None else _notification(row)
 
-    def recent(self, mchid: str | None = None, limit: int = 200) -> list[Notification]:
-        query = select(notifications).order_by(notifications.c.created_at.desc()).limit(limit)
+    def recent(
+        self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None
+    ) -> list[Notification]:
+        """Newest first (created_at, then id); ``before``: only rows after that one (a cursor)."""
+        c = notifications.c
+        query = select(notifications).order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+        if before is not None:
+            at, last_id = before
+            query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.id < last_id)))
         if mchid:
             query = query.where(notifications.c.mchid == mchid)
         return [_notification(r) for r in self.conn.execute(query)]

@@ -124,7 +124,11 @@ notifications = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
+    # The lease of the process delivering it (migration 0006_i11_scale): who, and until when (real time).
+    Column("claimed_by", String(64)),
+    Column("lease_until", UTCDateTime),
     Index("ix_notifications_due", "status", "next_attempt_at"),
+    Index("ix_notifications_created", "created_at", "id"),
 )
 
 notification_attempts = Table(
@@ -224,4 +228,15 @@ cloud_endpoints = Table(
     Column("env_id", String(64), primary_key=True),
     Column("name", String(64), primary_key=True),
     Column("url", String(256), nullable=False),
+)
+
+# Faults armed through the control plane (migration 0006_i11_scale): taken oldest first, by any process.
+faults = Table(
+    "faults",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation", String(32), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_faults_operation", "operation", "id"),
 )

@@ -14,11 +14,11 @@ from wxpay_emulator.domain.ports import Conflict, UnitOfWork
 from wxpay_emulator.storage.cloud_repo import CloudEndpointRepo
 from wxpay_emulator.storage.db import Store, after_commit
 from wxpay_emulator.storage.mp_repo import MiniProgramRepo
+from wxpay_emulator.storage.outbox_repo import OutboxRepo
 from wxpay_emulator.storage.refund_repo import RefundRepo
 from wxpay_emulator.storage.repositories import (
     CombineRepo,
     MerchantRepo,
-    NotificationRepo,
     OrderRepo,
     StateRepo,
     reset_business_data,
@@ -48,8 +48,8 @@ class SqlUnitOfWork:
         return RefundRepo(self.conn)
 
     @cached_property
-    def notifications(self) -> NotificationRepo:
-        return NotificationRepo(self.conn)
+    def notifications(self) -> OutboxRepo:
+        return OutboxRepo(self.conn)
 
     @cached_property
     def apps(self) -> MiniProgramRepo:

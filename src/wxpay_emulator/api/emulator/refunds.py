@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.emulator import pagination
 from wxpay_emulator.api.emulator.routes import _Body
 from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
@@ -71,10 +72,18 @@ async def create(body: RefundBody, request: Request) -> dict[str, Any]:
 
 
 @router.get("/refunds")
-async def listing(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    found = await call(request, domain_of(request).refunds.list, mchid)
+async def listing(
+    request: Request,
+    mchid: str | None = None,
+    cursor: pagination.Cursor = None,
+    limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    before = pagination.id_cursor(cursor)
+    found = await call(request, domain_of(request).refunds.list, mchid, limit + 1, before)
+    page = found[:limit]
+    next_cursor = pagination.encode(page[-1].id) if len(found) > limit else None
     views = views_of(request)
-    return {"data": [refund_view(r, views) for r in found]}
+    return {"data": [refund_view(r, views) for r in page], "next": next_cursor}
 
 
 @router.post("/refunds/{out_refund_no}")

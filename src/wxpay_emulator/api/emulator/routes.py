@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.emulator import pagination
 from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
@@ -152,13 +153,21 @@ async def request_payment(body: RequestPaymentBody, request: Request) -> dict[st
 
 
 @router.get("/orders")
-async def orders(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    found = await call(request, domain_of(request).orders.list, mchid)
+async def orders(
+    request: Request,
+    mchid: str | None = None,
+    cursor: pagination.Cursor = None,
+    limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    before = pagination.id_cursor(cursor)
+    found = await call(request, domain_of(request).orders.list, mchid, limit + 1, before)
+    page = found[:limit]
     # Each order's refunds, as the APIv3 refund query shows them.
-    refunds = await call(request, domain_of(request).refunds.for_orders, [o.id for o in found])
+    refunds = await call(request, domain_of(request).refunds.for_orders, [o.id for o in page])
     views = views_of(request)
     return {
-        "data": [{**order_view(o, views), "refunds": [views.refund(r) for r in refunds[o.id]]} for o in found]
+        "data": [{**order_view(o, views), "refunds": [views.refund(r) for r in refunds[o.id]]} for o in page],
+        "next": pagination.encode(page[-1].id) if len(found) > limit else None,
     }
 
 
@@ -177,9 +186,18 @@ async def advance_clock(body: ClockBody, request: Request) -> dict[str, Any]:
 
 
 @router.get("/notifications")
-async def notifications(request: Request, mchid: str | None = None) -> dict[str, Any]:
-    rows = await call(request, domain_of(request).notifications.list, mchid)
+async def notifications(
+    request: Request,
+    mchid: str | None = None,
+    cursor: pagination.Cursor = None,
+    limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    before = pagination.time_id_cursor(cursor)
+    found = await call(request, domain_of(request).notifications.list, mchid, limit + 1, before)
+    rows = found[:limit]
+    last = rows[-1][0] if rows else None
     return {
+        "next": pagination.encode((last.created_at, last.id)) if last and len(found) > limit else None,
         "data": [
             {
                 "id": n.id,
@@ -206,7 +224,7 @@ async def notifications(request: Request, mchid: str | None = None) -> dict[str,
                 ],
             }
             for n, attempts in rows
-        ]
+        ],
     }
 
 

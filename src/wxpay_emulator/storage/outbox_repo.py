@@ -1,0 +1,88 @@
+"""Claims on the notification outbox: several processes deliver from one table, each row by one.
+
+A claim is a lease: ``claimed_by`` names the process, ``lease_until`` (real time) says until when no
+other process may take the row. The claim is one statement: on PostgreSQL the due rows are picked with
+``FOR UPDATE SKIP LOCKED`` (two claimers never wait on, nor take, the same row); on SQLite the whole
+transaction holds the write lock (``BEGIN IMMEDIATE``), so the conditional UPDATE is serialised. A
+process that dies mid-delivery never clears its claim; the row becomes claimable when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+
+from wxpay_emulator.domain.models import Notification, NotificationStatus
+from wxpay_emulator.storage.repositories import NotificationRepo, _notification
+from wxpay_emulator.storage.tables import notifications
+
+_PENDING = NotificationStatus.PENDING.value
+_N = notifications.c
+
+
+def _claimable(now: dt.datetime, real_now: dt.datetime) -> list[ColumnElement[bool]]:
+    return [
+        _N.status == _PENDING,
+        _N.next_attempt_at <= now,
+        or_(_N.lease_until.is_(None), _N.lease_until <= real_now),
+    ]
+
+
+def _skipping(prefixes: Sequence[str]) -> list[ColumnElement[bool]]:
+    return [~_N.url.startswith(prefix, autoescape=True) for prefix in prefixes]
+
+
+class OutboxRepo(NotificationRepo):
+    """The notification repository of a unit of work (storage/uow.py), with the lease."""
+
+    def claim(
+        self,
+        owner: str,
+        now: dt.datetime,
+        real_now: dt.datetime,
+        lease_until: dt.datetime,
+        limit: int,
+        skip: Sequence[str] = (),
+    ) -> list[Notification]:
+        """Claim up to ``limit`` due rows (oldest due first) whose lease is free or has run out,
+        leaving rows whose URL starts with one of ``skip``."""
+        where = _claimable(now, real_now)
+        where += _skipping(skip)
+        due = select(_N.id).where(*where).order_by(_N.next_attempt_at).limit(limit)
+        if self.conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            update(notifications)
+            .where(_N.id.in_(due.scalar_subquery()))
+            .values(claimed_by=owner, lease_until=lease_until)
+            .returning(*notifications.c)
+        )
+        rows = [_notification(r) for r in self.conn.execute(statement)]
+        rows.sort(key=lambda n: (n.next_attempt_at or n.created_at, n.id))
+        return rows
+
+    def release(self, ids: Sequence[str], owner: str | None, until: dt.datetime | None = None) -> None:
+        """Give ``owner``'s claims back (any claim when None): claimable again at ``until`` (real
+        time), or at once. A claim another process took after this one ran out is left alone."""
+        if ids:
+            where: list[ColumnElement[bool]] = [_N.id.in_(list(ids))]
+            if owner is not None:
+                where.append(_N.claimed_by == owner)
+            self.conn.execute(update(notifications).where(*where).values(claimed_by=None, lease_until=until))
+
+    def next_due(self, real_now: dt.datetime, skip: Sequence[str] = ()) -> dt.datetime | None:
+        """The earliest business time at which a pending row not held by a live lease (nor to an
+        endpoint in ``skip``) falls due."""
+        query = select(func.min(_N.next_attempt_at)).where(
+            _N.status == _PENDING,
+            or_(_N.lease_until.is_(None), _N.lease_until <= real_now),
+            *_skipping(skip),
+        )
+        value = self.conn.execute(query).scalar()
+        if isinstance(value, str):  # SQLite's min() can come back as the stored text
+            value = dt.datetime.fromisoformat(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value if isinstance(value, dt.datetime) else None

@@ -1,0 +1,38 @@
+"""The Alembic migrations build exactly the schema of tables.py, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from wxpay_emulator.config import Settings
+from wxpay_emulator.storage.db import Store, after_commit, migrate
+from wxpay_emulator.storage.tables import metadata
+
+pytestmark = pytest.mark.both_databases
+
+
+def test_migrations_match_tables(settings: Settings) -> None:
+    store = Store(settings.resolved_database_url())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        migrate(store.engine)
+        migrate(store.engine)  # idempotent at every start
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        store.dispose()
+
+
+def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
+    seen: list[str] = []
+    with store.transaction() as conn:
+        after_commit(conn, lambda: seen.append("committed"))
+        assert seen == []
+    assert seen == ["committed"]
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        after_commit(conn, lambda: seen.append("rolled back"))
+        raise RuntimeError
+    assert seen == ["committed"]

@@ -1,0 +1,167 @@
+"""The outbox lease (storage/outbox_repo.py): claimers never share a row; a lease that ran out is
+taken again; the control-plane lists page with a cursor; faults and the clock live in the store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from wxpay_emulator.api.faults import Faults
+from wxpay_emulator.app import build_domain
+from wxpay_emulator.config import Settings
+from wxpay_emulator.domain.models import (
+    DeliveryAttempt,
+    Merchant,
+    NotificationStatus,
+    OrderDraft,
+    PaymentResult,
+)
+from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.storage.db import Store
+
+# The lease's SQL differs by dialect (FOR UPDATE SKIP LOCKED on PostgreSQL).
+pytestmark = pytest.mark.both_databases
+
+BASE = OrderDraft(
+    mchid="",
+    appid="",
+    out_trade_no="",
+    trade_type="NATIVE",
+    description="lease",
+    total=1,
+    currency="CNY",
+    notify_url="http://127.0.0.1:1/notify",
+    family="v3",
+)
+
+
+def paid(domain: Domain, merchant: Merchant, count: int, prefix: str) -> list[str]:
+    for i in range(count):
+        draft = replace(BASE, mchid=merchant.mchid, appid=merchant.appid, out_trade_no=f"{prefix}{i:05d}")
+        order = domain.orders.place(draft)
+        domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=order.prepay_id)
+    return [n.id for n, _ in domain.notifications.list(merchant.mchid, limit=10_000)]
+
+
+@pytest.fixture
+def second_store(settings: Settings) -> Iterator[Store]:
+    """Another process's view of the same store: its own engine (and, on SQLite, its own lock)."""
+    store = Store(settings.resolved_database_url())
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def second(second_store: Store, settings: Settings) -> Domain:
+    return build_domain(second_store, settings)
+
+
+def test_two_claimers_never_claim_the_same_row(domain: Domain, second: Domain, merchant: Merchant) -> None:
+    ids = set(paid(domain, merchant, 60, "LEASE"))
+    assert len(ids) == 60
+    taken: dict[str, list[str]] = {"a": [], "b": []}
+    barrier = threading.Barrier(2)
+
+    def claimer(name: str, d: Domain) -> None:
+        barrier.wait(5)
+        for _ in range(100):  # bounded: 60 rows, at least one per round until none are left
+            rows = d.notifications.claim(name, 7, lease_seconds=60)
+            if not rows:
+                return
+            taken[name] += [n.id for n in rows]
+
+    threads = [threading.Thread(target=claimer, args=(n, d)) for n, d in (("a", domain), ("b", second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not set(taken["a"]) & set(taken["b"])
+    assert sorted(taken["a"] + taken["b"]) == sorted(ids)
+
+
+def test_an_expired_lease_is_claimed_again_and_a_live_one_is_not(
+    domain: Domain, second: Domain, merchant: Merchant
+) -> None:
+    [nid] = paid(domain, merchant, 1, "EXPIRE")
+    assert [n.id for n in domain.notifications.claim("a", 10, lease_seconds=0.3)] == [nid]
+    assert second.notifications.claim("b", 10, lease_seconds=60) == []  # "a" holds it
+    time.sleep(0.4)  # "a" died: its lease runs out
+    assert [n.id for n in second.notifications.claim("b", 10, lease_seconds=60)] == [nid]
+    # "a" comes back late: recording its attempt does not free "b"'s claim
+    attempt = DeliveryAttempt(nid, domain.clock.now(), {}, 500, "", None, 1.0)
+    domain.notifications.record_attempts([(attempt, False)], "a")
+    domain.advance_clock(3600)
+    assert domain.notifications.claim("a", 10, lease_seconds=60) == []
+    second.notifications.release([nid], "b")
+    assert [n.id for n in domain.notifications.claim("a", 10, lease_seconds=60)] == [nid]
+
+
+def test_recording_gives_the_claim_back(domain: Domain, merchant: Merchant) -> None:
+    [nid] = paid(domain, merchant, 1, "RECORD")
+    [n] = domain.notifications.claim("a", 10, lease_seconds=60)
+    attempt = DeliveryAttempt(n.id, domain.clock.now(), {}, 200, "", None, 1.0)
+    domain.notifications.record_attempts([(attempt, True)], "a")
+    assert domain.notifications.get(nid).status is NotificationStatus.DELIVERED
+    assert domain.notifications.claim("b", 10, lease_seconds=60) == []
+
+
+def test_the_clock_and_faults_are_shared_through_the_store(
+    domain: Domain, second: Domain, store: Store, second_store: Store
+) -> None:
+    domain.advance_clock(120)
+    assert second.clock.offset_seconds == pytest.approx(120)
+    codes = {"pay.query": ["SYSTEM_ERROR"], "v2.orderquery": ["SYSTEMERROR"]}
+    a, b = Faults(codes, store=store), Faults(codes, store=second_store)
+    a.arm("pay.query", "SYSTEM_ERROR", 2)
+    assert b.pending() == {"pay.query": ["SYSTEM_ERROR", "SYSTEM_ERROR"]}
+    assert b.pop("pay.query") is not None and a.pop("pay.query") is not None
+    assert b.pop("pay.query") is None and a.pending() == {}
+    b.arm("v2.orderquery", "SYSTEMERROR", 1)
+    a.clear()
+    assert b.pending() == {}
+    # Response tampering is shared too, and never taken as a fault (nor a fault as a tamper).
+    tampers = {"pay.query": ["signature", "timestamp"]}
+    a, b = Faults(codes, tampers, store=store), Faults(codes, tampers, store=second_store)
+    a.arm_tamper("pay.query", "timestamp", 1)
+    a.arm("pay.query", "SYSTEM_ERROR", 1)
+    assert b.pending() == {"pay.query": ["SYSTEM_ERROR", "tamper:timestamp"]}
+    assert b.take_tamper("pay.query") == "timestamp" and a.take_tamper("pay.query") is None
+    assert a.pop("pay.query") is not None and b.pending() == {}
+
+
+def test_pages_are_stable_while_rows_are_added(domain: Domain, merchant: Merchant) -> None:
+    paid(domain, merchant, 5, "PAGE")
+    first = domain.notifications.list(merchant.mchid, limit=2)
+    paid(domain, merchant, 3, "LATER")  # newer rows do not shift the next page
+    last = first[-1][0]
+    rest = domain.notifications.list(merchant.mchid, limit=100, before=(last.created_at, last.id))
+    seen = [n.id for n, _ in first] + [n.id for n, _ in rest]
+    assert len(seen) == len(set(seen)) == 5
+    orders = domain.orders.list(merchant.mchid, limit=3)
+    older = domain.orders.list(merchant.mchid, limit=100, before=orders[-1].id)
+    assert [o.out_trade_no for o in orders + older] == [f"LATER{i:05d}" for i in (2, 1, 0)] + [
+        f"PAGE{i:05d}" for i in (4, 3, 2, 1, 0)
+    ]
+
+
+def test_a_process_that_never_loaded_the_merchant_pays_its_order(
+    domain: Domain, second: Domain, merchant: Merchant
+) -> None:
+    """The payment notice reads the merchant inside the paying transaction: a second transaction
+    there would wait forever on SQLite's one writer (the process had not cached that merchant)."""
+    draft = replace(BASE, mchid=merchant.mchid, appid=merchant.appid, out_trade_no="OTHERPROC1")
+    order = domain.orders.place(draft)
+    done: list[str] = []
+
+    def pay() -> None:
+        done.append(second.orders.pay(result=PaymentResult.SUCCESS, prepay_id=order.prepay_id).state.value)
+
+    worker = threading.Thread(target=pay, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert done == ["SUCCESS"]
+    assert len(domain.notifications.list(merchant.mchid)) == 1
