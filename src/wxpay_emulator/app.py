@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wxpay_emulator.api.cloud import ensure_cloud_provider
@@ -24,6 +23,7 @@ from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
 from wxpay_emulator.api.journal_middleware import JournalMiddleware
 from wxpay_emulator.api.limits import LimitBody
 from wxpay_emulator.api.middleware import ContainUnexpected, RefuseNulInUrl
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.api.shared_state import SharedStateSnapshot
 from wxpay_emulator.audit import routes as audit_routes
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # /emulator/docs is dashboard/docs.py: server-rendered, no CDN
         redoc_url=None,
         openapi_url="/emulator/openapi.json",
+        default_response_class=JSONResponse,
     )
     shapes = Shapes(shape for spec in FAMILIES for shape in spec.shapes)
     # The dashboard answers the framework's errors on its pages in HTML (dashboard/shape.py). Only the

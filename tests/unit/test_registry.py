@@ -21,7 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 ARMABLE = {
     "pay.prepay", "pay.query", "pay.close", "partner.prepay", "partner.query", "partner.close",
     "combine.prepay", "combine.query", "combine.close", "certificates", "refund.create", "refund.query",
-    "v2.unifiedorder", "v2.orderquery", "v2.closeorder", "v2.refund", "v2.refundquery",
+    "v2.unifiedorder", "v2.orderquery", "v2.closeorder", "v2.refund", "v2.refundquery", "v2.getsignkey",
+    "cloud.unifiedorder", "cloud.queryorder", "cloud.closeorder", "cloud.refund", "cloud.queryrefund",
+    "cloudpay.unifiedOrder", "cloudpay.queryOrder", "cloudpay.closeOrder", "cloudpay.refund",
+    "cloudpay.queryRefund", "mp.token", "mp.stable_token", "mp.getpaidunionid",
 }  # fmt: skip
 
 
@@ -44,8 +47,11 @@ def test_faults_are_derived_from_the_routes_declared_operations() -> None:
     assert set(faults.codes) == ARMABLE
     assert "SYSTEM_ERROR" in faults.codes["pay.prepay"] and "SYSTEMERROR" in faults.codes["v2.refund"]
     assert "BIZERR_NEED_RETRY" not in faults.codes["pay.prepay"]
+    assert "APPID_NOT_EXIST" in faults.codes["cloud.unifiedorder"] and "-1" in faults.codes["mp.token"]
+    with pytest.raises(ValueError, match="unknown code"):
+        faults.arm("cloud.unifiedorder", "SYSTEM_ERROR", 1)  # APIv3's spelling, not seed 001's
     with pytest.raises(ValueError, match="unknown operation"):
-        faults.arm("cloud.unifiedorder", "SYSTEMERROR", 1)  # declared, but takes no faults
+        faults.arm("cloud.unifiedOrder", "SYSTEMERROR", 1)
 
 
 def test_each_family_ends_with_its_own_catch_all() -> None:

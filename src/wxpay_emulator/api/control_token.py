@@ -29,10 +29,11 @@ import ipaddress
 import secrets
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
 from wxpay_emulator.config import Settings
 

@@ -83,6 +83,15 @@ class Fault:
     code: str
     message: str
 
+    @property
+    def custom(self) -> bool:
+        """The message was given when armed (else the family's own text for the code may answer)."""
+        return self.message != default_message(self.code)
+
+
+def default_message(code: str) -> str:
+    return f"{code} (injected by wxpay-emulator)"
+
 
 class Faults:
     def __init__(
@@ -148,7 +157,7 @@ class Faults:
             raise ValueError(f"unknown operation {operation!r}; one of {sorted(self.codes)}")
         if code not in self.codes[operation]:
             raise ValueError(f"unknown code {code!r}; one of {sorted(self.codes[operation])}")
-        fault = Fault(code, message or f"{code} (injected by wxpay-emulator)")
+        fault = Fault(code, message or default_message(code))
         if self._store is not None:
             with self._store.transaction() as conn:
                 FaultRepo(conn).add(operation, fault.code, fault.message, count)

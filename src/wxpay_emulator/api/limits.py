@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi.responses import JSONResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
 
 # Each family's limit and answer are in its Shape (``body_limit``, ``refused_body``); paths no family

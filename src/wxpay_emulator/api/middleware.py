@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi.responses import JSONResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shapes
 
 log = logging.getLogger("wxpay_emulator")

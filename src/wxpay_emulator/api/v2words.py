@@ -7,6 +7,7 @@ Neither family imports the other (import-linter contract "families are independe
 from __future__ import annotations
 
 from wxpay_emulator.domain.models import Order, Refund
+from wxpay_emulator.extras import RefundExtras
 from wxpay_emulator.wire import format_datetime
 
 # A v2 field value as a document carries it: text, or a bare number.
@@ -33,7 +34,7 @@ def cash_fee(order: Order) -> int:
 
 
 def refund_account(refund: Refund) -> str:
-    return str(refund.extras.get("refund_account", DEFAULT_REFUND_ACCOUNT))
+    return RefundExtras.read(refund.extras).refund_account or DEFAULT_REFUND_ACCOUNT
 
 
 def order_amounts(order: Order) -> dict[str, Value | None]:

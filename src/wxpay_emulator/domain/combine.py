@@ -63,9 +63,11 @@ class CombineService:
             raise DomainError(
                 ErrorCode.PARAM_ERROR, "合单支付支持2-10笔子单", field="sub_orders", issue="子单数量应为2-10"
             )
-        seen: set[tuple[str, str]] = set()
+        # Seed 004: a sub-order's out_trade_no is unique under the combine_mchid (且在同一个合单商户号下唯一),
+        # whichever sub-merchant it belongs to.
+        seen: set[str] = set()
         for i, sub in enumerate(draft.sub_orders):
-            key = (sub.mchid, sub.out_trade_no)
+            key = sub.out_trade_no
             if key in seen:
                 raise DomainError(
                     ErrorCode.PARAM_ERROR,
@@ -129,7 +131,8 @@ class CombineService:
                 }
             )
             for i, sub in enumerate(draft.sub_orders):
-                if orders.by_out_trade_no(sub.mchid, sub.out_trade_no) is not None:
+                taken = combines.sub_order_taken(draft.combine_mchid, sub.out_trade_no)
+                if taken or orders.by_out_trade_no(sub.mchid, sub.out_trade_no) is not None:
                     raise DomainError(
                         ErrorCode.OUT_TRADE_NO_USED,
                         "子单商户订单号重复",

@@ -420,6 +420,16 @@ class CombineRepo:
     def get(self, combine_id: int, lock: bool = False) -> CombineOrder | None:
         return self._one(combine_orders.c.id == combine_id, lock=lock)
 
+    def sub_order_taken(self, combine_mchid: str, out_trade_no: str) -> bool:
+        """Whether a sub-order of a combine order of ``combine_mchid`` already has ``out_trade_no``."""
+        query = (
+            select(orders.c.id)
+            .join(combine_orders, orders.c.combine_id == combine_orders.c.id)
+            .where(combine_orders.c.combine_mchid == combine_mchid, orders.c.out_trade_no == out_trade_no)
+            .limit(1)
+        )
+        return self.conn.execute(query).first() is not None
+
     def by_out_trade_no(
         self, combine_mchid: str, combine_out_trade_no: str, lock: bool = False
     ) -> CombineOrder | None:

@@ -192,7 +192,7 @@ def test_platform_certificates(api: Any) -> None:
     assert entry["serial_no"] == m["platform_serial"] == response.headers["Wechatpay-Serial"]
     cert = x509.load_pem_x509_certificate(m["wechatpay_cert.pem"].encode())
     # signed with the platform certificate in both modes, so that an SDK can bootstrap from it
-    assert m["platform_serial"] == format(cert.serial_number, "X")
+    assert m["platform_serial"] == format(cert.serial_number, "040X")  # 40 digits, a leading 0 kept
     api.assert_signed(response, key_mode="cert")
 
     encrypted = entry["encrypt_certificate"]

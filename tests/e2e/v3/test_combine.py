@@ -344,11 +344,16 @@ def test_combine_paid_notified_and_queried(
 def test_same_out_trade_no_for_different_merchants_in_one_combine(
     initiator: dict[str, Any], parties: dict[str, Any], wxpay: WeChatPay
 ) -> None:
-    """Only (mchid, out_trade_no) must be unique: two merchants may use the same number."""
+    """Seed 004: a sub-order's out_trade_no is unique under the combine_mchid (且在同一个合单商户号下唯一),
+    so two sub-merchants may not share one, in one combine or across combines."""
     shared = new_trade_no("SHARED")
     subs = [sub_order(initiator["mchid"], shared), sub_order(parties["bound"]["mchid"], shared)]
-    code, answer = place(wxpay, "app", new_trade_no("C"), subs)
+    assert_v3_error(place(wxpay, "app", new_trade_no("C"), subs), 400, "PARAM_ERROR")
+    first = [sub_order(initiator["mchid"], shared), sub_order(initiator["mchid"], new_trade_no("S"))]
+    code, answer = place(wxpay, "app", new_trade_no("C"), first)
     assert code == 200, answer
+    second = [sub_order(parties["bound"]["mchid"], shared), sub_order(initiator["mchid"], new_trade_no("S"))]
+    assert_v3_error(place(wxpay, "app", new_trade_no("C"), second), 403, "OUT_TRADE_NO_USED")
 
 
 # --- close -----------------------------------------------------------------------------------------------

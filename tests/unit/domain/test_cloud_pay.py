@@ -118,6 +118,21 @@ def test_seed_examples_parse() -> None:
         (raw({**SEED_001, "body": "a\x00b"}), "INVALID_REQUEST"),
         (raw({**SEED_001, "total_fee": "x", "body": None}), "LACK_PARAMS"),  # missing wins
         (raw({k: v for k, v in SEED_001.items() if k != "sub_mch_id"}), "LACK_PARAMS"),
+        # seed 001's rules (issue 10, item 3)
+        (raw({k: v for k, v in SEED_001.items() if k != "callback_type"}), "LACK_PARAMS"),
+        (raw({**SEED_001, "out_trade_no": "abc|def1"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "out_trade_no": "abc@def1"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "out_trade_no": "abc*def1"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "spbill_create_ip": "not-an-ip"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "spbill_create_ip": "1.2.3.256"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "time_start": "20301301000000"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "time_expire": "20300230000000"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "scene_info": "not json"}), "INVALID_REQUEST"),
+        (raw({**SEED_001, "scene_info": "[1, 2]"}), "INVALID_REQUEST"),
+        (
+            json.dumps({**SEED_001, "scene_info": {"store_info": {"id": "\ud800"}}}).encode(),
+            "INVALID_REQUEST",
+        ),
     ],
 )
 def test_refusals(body: bytes, code: str | None) -> None:
@@ -128,13 +143,32 @@ def test_refusals(body: bytes, code: str | None) -> None:
 
 def test_callback_choice() -> None:
     without_type = {k: v for k, v in SEED_001.items() if k != "callback_type"}
-    assert parse(HostingUnifiedOrder, raw(without_type)).callback()[0] == "container"
+    with pytest.raises(CloudBadRequest) as missing:  # seed 001: callback_type 必填 是
+        parse(HostingUnifiedOrder, raw(without_type))
+    assert missing.value.code == "LACK_PARAMS" and "callback_type" in missing.value.message
+    assert parse(HostingUnifiedOrder, raw(SEED_001)).callback()[0] == "container"
     function = {**without_type, "container": None, "function_name": "paycb", "callback_type": 1}
     assert parse(HostingUnifiedOrder, raw(function)).callback() == ("function", "paycb", "")
     for lacking in ({**SEED_001, "container": None}, {**function, "function_name": None}):
         with pytest.raises(CloudBadRequest) as caught:
             parse(HostingUnifiedOrder, raw(lacking)).callback()
         assert caught.value.code == "LACK_PARAMS"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"out_trade_no": "Ab_-0123456789"},
+        {"spbill_create_ip": "2001:db8::1"},
+        {"time_start": "20240229235959"},
+        {"scene_info": '{"store_info":{"id":"SZTX001"}}'},
+        {"scene_info": {"store_info": {"id": "SZTX001"}}},
+    ],
+)
+def test_documented_forms_are_taken(changes: dict[str, object]) -> None:
+    parsed = parse(HostingUnifiedOrder, raw({**SEED_001, **changes}))
+    if "scene_info" in changes:  # both forms are stored alike: the object
+        assert parsed.extras()["scene_info"] == {"store_info": {"id": "SZTX001"}}
 
 
 def test_order_refs() -> None:

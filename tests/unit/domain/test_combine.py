@@ -276,13 +276,14 @@ def assert_no_order(domain: Domain, mchid: str, out_trade_no: str) -> None:
 def test_duplicate_sub_orders_are_refused_and_nothing_is_written(
     domain: Domain, parties: tuple[Merchant, Merchant], keys: list[tuple[int, str]]
 ) -> None:
-    """Refused iff two sub-orders share (mchid, out_trade_no); the same number under two merchants is
-    fine. A refusal writes neither the combine order nor any sub-order."""
+    """Refused iff two sub-orders share an out_trade_no, under one merchant or two (seed 004: unique
+    under the combine_mchid). A refusal writes neither the combine order nor any sub-order."""
     prefix = fresh("D")
     subs = tuple(sub_draft(parties[who].mchid, f"{prefix}{suffix}") for who, suffix in keys)
     draft = combine_draft(parties[0], subs)
     pairs = [(s.mchid, s.out_trade_no) for s in subs]
-    first_repeat = next((i for i, key in enumerate(pairs) if key in pairs[:i]), None)
+    numbers = [s.out_trade_no for s in subs]
+    first_repeat = next((i for i, key in enumerate(numbers) if key in numbers[:i]), None)
     if first_repeat is None:
         placed = domain.combines.place(draft)
         assert [(o.mchid, o.out_trade_no) for o in placed.sub_orders] == pairs

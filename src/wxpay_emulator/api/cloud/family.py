@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from wxpay_emulator.api.cloud import refund, routes
+from wxpay_emulator.api.cloud.errors import FAULT_CODES
 from wxpay_emulator.api.cloud.notify import cloud_refund_renderers, cloud_renderers
 from wxpay_emulator.api.cloud.shape import SHAPES
 from wxpay_emulator.api.family import FamilySpec
@@ -24,6 +25,7 @@ FAMILY = FamilySpec(
     families=(Family.CLOUD_HOSTING, Family.CLOUD_FUNCTION),
     router=_router,
     shapes=SHAPES,
+    fault_codes=FAULT_CODES,
     payment_renderers=cloud_renderers,
     refund_renderers=cloud_refund_renderers,
 )

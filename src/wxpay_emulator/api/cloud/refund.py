@@ -19,7 +19,7 @@ from wxpay_emulator.api import v2words
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
-from wxpay_emulator.api.cloud.routes import answer, caller_appid, refused
+from wxpay_emulator.api.cloud.routes import answer, armed_fault, caller_appid, refused
 from wxpay_emulator.api.cloud.wire import (
     CloudBadRequest,
     FunctionRefund,
@@ -106,6 +106,9 @@ async def _handle(request: Request, operation: str) -> Response:
     provider = await call(request, ensure_provider, domain.merchants)
     caller = caller_appid(request)
     function = _is_function(request)
+    faulted = armed_fault(request, provider, caller)
+    if faulted is not None:
+        return faulted
     sub_mch_id: str | None = None
     try:
         raw = await request.body()
@@ -136,14 +139,14 @@ async def _handle(request: Request, operation: str) -> Response:
     return answer(request, data)
 
 
-@router.post("/_/pay/refund", **operation("cloud.refund", faults=False))
-@router.post("/_/cloudpay/refund", **operation("cloud.refund", faults=False))
+@router.post("/_/pay/refund", **operation("cloud.refund"))
+@router.post("/_/cloudpay/refund", **operation("cloudpay.refund"))
 async def refund(request: Request) -> Response:
     return await _handle(request, "refund")
 
 
-@router.post("/_/pay/queryrefund", **operation("cloud.queryrefund", faults=False))
-@router.post("/_/pay/queryRefund", **operation("cloud.queryrefund", faults=False))
-@router.post("/_/cloudpay/queryRefund", **operation("cloud.queryrefund", faults=False))
+@router.post("/_/pay/queryrefund", **operation("cloud.queryrefund"))
+@router.post("/_/pay/queryRefund", **operation("cloud.queryrefund"))
+@router.post("/_/cloudpay/queryRefund", **operation("cloudpay.queryRefund"))
 async def query_refund(request: Request) -> Response:
     return await _handle(request, "query")

@@ -16,6 +16,7 @@ from wxpay_emulator.api.cloud.wire import format_time
 from wxpay_emulator.clock import Clock
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Merchant, Order, Refund
+from wxpay_emulator.extras import OrderExtras
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.wire import format_datetime
 
@@ -95,7 +96,7 @@ def _paid_fields(order: Order) -> dict[str, Any]:
     paid = order.success_time is not None
     user = order.payer_openid or order.sub_openid
     return {
-        "device_info": order.extras.get("device_info"),
+        "device_info": OrderExtras.read(order.extras).device_info,
         "openid": user,
         "is_subscribe": "N" if paid else None,
         "sub_openid": user,

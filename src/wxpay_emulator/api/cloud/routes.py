@@ -17,12 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.cloud import render
-from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, cloud_error_of
+from wxpay_emulator.api.cloud.errors import DESCRIPTIONS, ENVELOPE_FAULT, SEED_001_CODES, cloud_error_of
 from wxpay_emulator.api.cloud.shape import function_error, function_operation, hosting_error
 from wxpay_emulator.api.cloud.wire import (
     LACK_PARAMS,
@@ -34,7 +33,8 @@ from wxpay_emulator.api.cloud.wire import (
     camel_keys,
     parse,
 )
-from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.faults import Faults, declared_operation, operation
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.domain.cloud import container_address, function_address
 from wxpay_emulator.domain.cloud_pay import (
     FUNCTION_FAMILY,
@@ -107,6 +107,20 @@ def refused(request: Request, message: str) -> Response:
     return function_error(path, message) if path.startswith("/_/cloudpay/") else hosting_error(message)
 
 
+def armed_fault(request: Request, provider: Merchant, caller: str) -> Response | None:
+    """The answer of an armed fault of the route's operation (``POST /emulator/v1/faults``), if any:
+    "-1" is the envelope's errcode -1; a seed 001 code is result_code FAIL with that err_code."""
+    faults: Faults = request.app.state.faults
+    fault = faults.pop(declared_operation(request))
+    if fault is None:
+        return None
+    if fault.code == ENVELOPE_FAULT:
+        return refused(request, fault.message)
+    ids = domain_of(request).ids
+    description = fault.message if fault.custom else SEED_001_CODES[fault.code]
+    return answer(request, render.failure(provider, caller, None, fault.code, description, ids))
+
+
 async def _handle(request: Request, operation: str) -> Response:
     """Parse, one domain call, render; every refusal in the family's shape."""
     domain = domain_of(request)
@@ -114,6 +128,9 @@ async def _handle(request: Request, operation: str) -> Response:
     provider = await call(request, ensure_provider, domain.merchants)
     caller = caller_appid(request)
     function = request.url.path.startswith("/_/cloudpay/")
+    faulted = armed_fault(request, provider, caller)
+    if faulted is not None:
+        return faulted
     sub_mch_id: str | None = None
     try:
         raw = await request.body()
@@ -147,22 +164,23 @@ async def _handle(request: Request, operation: str) -> Response:
     return answer(request, data)
 
 
-@router.post("/_/pay/unifiedorder", **operation("cloud.unifiedorder", faults=False))
-@router.post("/_/pay/unifiedOrder", **operation("cloud.unifiedorder", faults=False))
-@router.post("/_/cloudpay/unifiedOrder", **operation("cloud.unifiedorder", faults=False))
+# Operations: cloud hosting ``cloud.<seed 001 path>``, cloud functions ``cloudpay.<CloudPay method>``.
+@router.post("/_/pay/unifiedorder", **operation("cloud.unifiedorder"))
+@router.post("/_/pay/unifiedOrder", **operation("cloud.unifiedorder"))
+@router.post("/_/cloudpay/unifiedOrder", **operation("cloudpay.unifiedOrder"))
 async def unified_order(request: Request) -> Response:
     return await _handle(request, "unified")
 
 
-@router.post("/_/pay/queryorder", **operation("cloud.queryorder", faults=False))
-@router.post("/_/pay/queryOrder", **operation("cloud.queryorder", faults=False))
-@router.post("/_/cloudpay/queryOrder", **operation("cloud.queryorder", faults=False))
+@router.post("/_/pay/queryorder", **operation("cloud.queryorder"))
+@router.post("/_/pay/queryOrder", **operation("cloud.queryorder"))
+@router.post("/_/cloudpay/queryOrder", **operation("cloudpay.queryOrder"))
 async def query_order(request: Request) -> Response:
     return await _handle(request, "query")
 
 
-@router.post("/_/pay/closeorder", **operation("cloud.closeorder", faults=False))
-@router.post("/_/pay/closeOrder", **operation("cloud.closeorder", faults=False))
-@router.post("/_/cloudpay/closeOrder", **operation("cloud.closeorder", faults=False))
+@router.post("/_/pay/closeorder", **operation("cloud.closeorder"))
+@router.post("/_/pay/closeOrder", **operation("cloud.closeorder"))
+@router.post("/_/cloudpay/closeOrder", **operation("cloudpay.closeOrder"))
 async def close_order(request: Request) -> Response:
     return await _handle(request, "close")

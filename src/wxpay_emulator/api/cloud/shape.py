@@ -11,10 +11,10 @@ WeChat message); a wrong method HTTP 405 with seed 001's REQUIRE_POST_METHOD des
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shape
 
 HOSTING_PREFIX = "/_/"

@@ -14,11 +14,28 @@ import json
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from wxpay_emulator import wire as shared
-from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN, format_time, reject_nul
+from wxpay_emulator.extras import OrderExtras
+from wxpay_emulator.wire import (
+    CLOUD_OUT_TRADE_NO_PATTERN,
+    OUT_REFUND_NO_PATTERN,
+    check_ip,
+    format_time,
+    json_object,
+    reject_nul,
+    reject_nul_deep,
+)
 
 __all__ = ["format_time"]  # re-exported for the cloud renderers
 
@@ -34,8 +51,33 @@ S64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 S80 = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 S127 = Annotated[str, StringConstraints(min_length=1, max_length=127)]
 S128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Time14 = Annotated[str, StringConstraints(pattern=r"^\d{14}$")]
-OutTradeNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*@]{1,32}$")]
+
+
+def _real_time(text: str) -> str:
+    shared.parse_time(text)  # yyyyMMddHHmmss that names a real time (month 13 is refused)
+    return text
+
+
+Time14 = Annotated[str, StringConstraints(pattern=r"^\d{14}$"), AfterValidator(_real_time)]
+# Seeds 001 and 003: digits, letters, _- within 32 characters.
+OutTradeNo = Annotated[str, StringConstraints(pattern=CLOUD_OUT_TRADE_NO_PATTERN)]
+Ip = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_ip)]
+
+
+def _scene_object(value: str | dict[str, Any]) -> dict[str, Any]:
+    return json_object(value)  # a JSON string holding an object (seed 001) or the object itself
+
+
+def _detail_text(value: str | dict[str, Any]) -> str | dict[str, Any]:
+    return reject_nul_deep(value)  # type: ignore[no-any-return]
+
+
+SceneInfo = Annotated[
+    Annotated[str, StringConstraints(max_length=256)] | dict[str, Any], AfterValidator(_scene_object)
+]
+Detail = Annotated[
+    Annotated[str, StringConstraints(max_length=6000)] | dict[str, Any], AfterValidator(_detail_text)
+]
 OutRefundNo = Annotated[str, StringConstraints(pattern=OUT_REFUND_NO_PATTERN)]
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 TotalFee = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -75,11 +117,11 @@ class _UnifiedFields(_Model):
     body: S128
     out_trade_no: OutTradeNo
     total_fee: TotalFee
-    spbill_create_ip: S64
+    spbill_create_ip: Ip
     env_id: S64
     nonce_str: S32 | None = None
     device_info: S32 | None = None
-    detail: Annotated[str, StringConstraints(max_length=6000)] | dict[str, Any] | None = None
+    detail: Detail | None = None
     attach: S127 | None = None
     fee_type: Literal["CNY"] = "CNY"
     time_start: Time14 | None = None
@@ -90,14 +132,21 @@ class _UnifiedFields(_Model):
     openid: S128 | None = None
     sub_openid: S128 | None = None
     receipt: Literal["Y"] | None = None
-    scene_info: Annotated[str, StringConstraints(max_length=256)] | dict[str, Any] | None = None
+    scene_info: SceneInfo | None = None
 
     def extras(self) -> dict[str, Any]:
-        """What the order keeps as given (part of the re-entry fingerprint, as at WeChat)."""
-        keep = ("device_info", "detail", "time_start", "limit_pay", "receipt", "scene_info")
-        found = {k: getattr(self, k) for k in keep if getattr(self, k) is not None}
-        found["spbill_create_ip"] = self.spbill_create_ip
-        return found
+        """What the order keeps as given, in the one stored form (extras.py; part of the re-entry
+        fingerprint, as at WeChat)."""
+        keep = (
+            "device_info",
+            "detail",
+            "time_start",
+            "limit_pay",
+            "receipt",
+            "scene_info",
+            "spbill_create_ip",
+        )
+        return OrderExtras.given(**{k: getattr(self, k) for k in keep}).stored()
 
     def expire_at(self) -> dt.datetime | None:
         return None if self.time_expire is None else parse_time(self.time_expire, "time_expire")
@@ -107,13 +156,13 @@ class HostingUnifiedOrder(_UnifiedFields):
     """``POST /_/pay/unifiedorder`` (seed 001): ``callback_type`` 1 names a cloud function
     (``function_name``), 2 a container (``container{service, path}``), both in ``env_id``."""
 
-    callback_type: Literal[1, 2] | None = None
+    callback_type: Literal[1, 2]  # seed 001: 是 (required)
     function_name: S64 | None = None
     container: Container | None = None
 
     def callback(self) -> tuple[Literal["function", "container"], str, str]:
-        """(kind, function name or service, container path); without callback_type, whichever is given."""
-        kind = self.callback_type or (2 if self.container is not None else 1)
+        """(kind, function name or service, container path), as callback_type names it."""
+        kind = self.callback_type
         if kind == 2:
             if self.container is None:
                 raise CloudBadRequest(LACK_PARAMS, "container is required when callback_type is 2")

@@ -12,4 +12,5 @@ FAMILY = FamilySpec(
     families=(Family.MINIPROGRAM,),
     router=lambda: routes.router,
     shapes=(SHAPE,),
+    fault_codes=routes.FAULT_CODES,
 )

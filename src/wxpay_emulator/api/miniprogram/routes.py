@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any, ParamSpec
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.faults import Faults, declared_operation, operation
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.domain.miniprogram import IssuedToken, MiniProgramError
 from wxpay_emulator.wire import reject_nul
 
@@ -24,7 +24,25 @@ def errcode_response(errcode: int, errmsg: str) -> JSONResponse:
     return JSONResponse({"errcode": errcode, "errmsg": errmsg})
 
 
+# Seed 000's error codes (错误码) with their errmsg: what an armed fault of a Mini Program operation may
+# answer, ``{"errcode": <code>, "errmsg": <errmsg>}`` (a fault's own message replaces the errmsg).
+SEED_000_CODES: dict[str, str] = {
+    "-1": "system error",
+    "40001": "invalid credential, access_token is invalid or not latest",
+    "40003": "invalid openid",
+    "89002": "open not exists",
+    "89300": "invalid trade",
+}
+FAULT_CODES = frozenset(SEED_000_CODES)
+
+
 async def answer(request: Request, fn: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Any:
+    """The domain call's result, or the errcode answer of an armed fault or of a refusal."""
+    faults: Faults = request.app.state.faults
+    fault = faults.pop(declared_operation(request))
+    if fault is not None:
+        errmsg = fault.message if fault.custom else SEED_000_CODES[fault.code]
+        return errcode_response(int(fault.code), errmsg)
     try:
         return await call(request, fn, *args, **kwargs)
     except MiniProgramError as exc:
@@ -47,7 +65,7 @@ class StableTokenBody(BaseModel):
     force_refresh: bool = False
 
 
-@router.get("/cgi-bin/token", **operation("mp.token", faults=False))
+@router.get("/cgi-bin/token", **operation("mp.token"))
 async def token(
     request: Request, grant_type: str | None = None, appid: str | None = None, secret: str | None = None
 ) -> JSONResponse:
@@ -55,7 +73,7 @@ async def token(
     return _token_body(await answer(request, mp.issue_token, grant_type, appid, secret))
 
 
-@router.post("/cgi-bin/stable_token", **operation("mp.stable_token", faults=False))
+@router.post("/cgi-bin/stable_token", **operation("mp.stable_token"))
 async def stable_token(body: StableTokenBody, request: Request) -> JSONResponse:
     mp = domain_of(request).miniprogram
     result = await answer(
@@ -64,7 +82,7 @@ async def stable_token(body: StableTokenBody, request: Request) -> JSONResponse:
     return _token_body(result)
 
 
-@router.get("/wxa/getpaidunionid", **operation("mp.getpaidunionid", faults=False))
+@router.get("/wxa/getpaidunionid", **operation("mp.getpaidunionid"))
 async def getpaidunionid(
     request: Request,
     access_token: str | None = None,

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from wxpay_emulator.api.miniprogram.routes import errcode_response
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shape
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, StringConstraints, Vali
 from pydantic import model_validator as _model_validator
 from pydantic_core import PydanticCustomError
 
+from wxpay_emulator import wire as shared
 from wxpay_emulator.api.v2 import wire
 from wxpay_emulator.api.v2.errors import V2Error
 
@@ -46,7 +47,15 @@ LENGTH_ORDER = (
     "receipt",
 )
 # The malformed values, in the order they are checked.
-FORMATS = ("out_trade_no", "total_fee", "trade_type", "fee_type", "notify_url")
+FORMATS = (
+    "out_trade_no",
+    "total_fee",
+    "spbill_create_ip",
+    "trade_type",
+    "fee_type",
+    "notify_url",
+    "scene_info",
+)
 
 
 S8 = Annotated[str, StringConstraints(max_length=8)]
@@ -107,6 +116,24 @@ class UnifiedOrderRequest(BaseModel):
         if not isinstance(value, str) or not wire.is_digits(value) or not 0 < int(value) <= MAX_TOTAL_FEE:
             raise refusal("INVALID_REQUEST", "total_fee参数格式错误，须为正整数，单位为分")
         return int(value)
+
+    @field_validator("spbill_create_ip")
+    @classmethod
+    def _spbill_create_ip(cls, value: str) -> str:
+        try:
+            return shared.check_ip(value)
+        except ValueError:
+            raise refusal("INVALID_REQUEST", "spbill_create_ip参数格式错误，须为IPv4或IPv6地址") from None
+
+    @field_validator("scene_info")
+    @classmethod
+    def _scene_info(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                shared.json_object(value)
+            except ValueError:
+                raise refusal("INVALID_REQUEST", "scene_info参数格式错误，须为JSON对象") from None
+        return value
 
     @field_validator("trade_type")
     @classmethod

@@ -16,6 +16,7 @@ from wxpay_emulator.api.v2words import (
 )
 from wxpay_emulator.domain.models import Order
 from wxpay_emulator.domain.states import TradeState
+from wxpay_emulator.extras import OrderExtras
 
 # Refunds in v2's words are shared with the cloud families (api/v2words.py); re-exported here.
 __all__ = [
@@ -35,20 +36,18 @@ PAID = (TradeState.SUCCESS, TradeState.REFUND)
 
 def sign_type_of(order: Order) -> str:
     """The sign_type the order was placed with (MD5 for orders of other families)."""
-    value = order.extras.get("sign_type")
-    return value if isinstance(value, str) else "MD5"
+    return OrderExtras.read(order.extras).sign_type or "MD5"
 
 
 def is_sandbox(order: Order) -> bool:
-    return order.extras.get("sandbox") is True
+    return OrderExtras.read(order.extras).sandbox is True
 
 
 def trade_fields(order: Order) -> dict[str, wire.Value | None]:
     """``orderquery``'s fields after result_code: the payer and money once paid, the state always."""
     paid = order.state in PAID or order.transaction_id is not None
-    device_info = order.extras.get("device_info")
     return {
-        "device_info": device_info if isinstance(device_info, str) else None,
+        "device_info": OrderExtras.read(order.extras).device_info,
         "openid": order.payer_openid if paid else None,
         "is_subscribe": "N" if paid else None,
         "sub_openid": order.sub_openid if paid else None,
@@ -72,7 +71,7 @@ def payment_result(order: Order, nonce: str) -> dict[str, wire.Value | None]:
     """The payment notification's fields, unsigned, in WeChat's (alphabetical) order. As in WeChat's
     own notifications, total_fee is bare and cash_fee is text."""
     partner = order.sp_mchid is not None
-    device_info = order.extras.get("device_info")
+    device_info = OrderExtras.read(order.extras).device_info
     fields: dict[str, wire.Value | None] = {
         "appid": order.appid,
         "attach": order.attach,

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
-from wxpay_emulator.api.faults import operation
+from wxpay_emulator.api.faults import Faults, declared_operation, operation
 from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.api.v2.common import (
     V2Call,
@@ -24,6 +24,7 @@ from wxpay_emulator.api.v2.errors import V2Error
 from wxpay_emulator.api.v2.models import parse_unifiedorder
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Order, OrderDraft
+from wxpay_emulator.extras import OrderExtras
 
 router = APIRouter()
 
@@ -41,10 +42,8 @@ def _party(c: V2Call) -> tuple[str, str | None]:
 
 def _draft(c: V2Call) -> OrderDraft:
     req = parse_unifiedorder(c.fields)
-    extras: dict[str, Any] = {k: getattr(req, k) for k in EXTRAS if getattr(req, k) is not None}
-    extras["sign_type"] = c.sign_type
-    if c.sandbox:
-        extras["sandbox"] = True
+    given: dict[str, Any] = {k: getattr(req, k) for k in EXTRAS}
+    extras = OrderExtras.given(**given, sign_type=c.sign_type, sandbox=True if c.sandbox else None).stored()
     mchid, sp_mchid = _party(c)
     return OrderDraft(
         mchid=mchid,
@@ -146,6 +145,10 @@ async def getsignkey(request: Request) -> Response:
     sign_type = sign_type_of(fields)
     sandbox_key = v2_sign.sandbox_key(merchant.api_key)
     check_sign(fields, merchant.api_key, sign_type, "API key", (("sandbox key (getsignkey)", sandbox_key),))
+    faults: Faults = request.app.state.faults
+    fault = faults.pop(declared_operation(request))
+    if fault is not None:
+        raise V2Error(fault.code, fault.message)
     answer = {
         "return_code": "SUCCESS",
         "return_msg": "ok",
@@ -159,7 +162,5 @@ for _prefix in PREFIXES:
     _routes(f"{_prefix}/pay/unifiedorder", f"v2.unifiedorder{_prefix}", "v2.unifiedorder")(unifiedorder)
     _routes(f"{_prefix}/pay/orderquery", f"v2.orderquery{_prefix}", "v2.orderquery")(orderquery)
     _routes(f"{_prefix}/pay/closeorder", f"v2.closeorder{_prefix}", "v2.closeorder")(closeorder)
-_routes("/sandboxnew/pay/getsignkey", "v2.getsignkey", "v2.getsignkey", faults=False)(getsignkey)
-_routes("/xdc/apiv2getsignkey/sign/getsignkey", "v2.getsignkey.xdc", "v2.getsignkey", faults=False)(
-    getsignkey
-)
+_routes("/sandboxnew/pay/getsignkey", "v2.getsignkey", "v2.getsignkey")(getsignkey)
+_routes("/xdc/apiv2getsignkey/sign/getsignkey", "v2.getsignkey.xdc", "v2.getsignkey")(getsignkey)

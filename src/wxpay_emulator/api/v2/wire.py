@@ -16,7 +16,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from wxpay_emulator.api.v2words import Value
-from wxpay_emulator.wire import format_datetime, format_time, parse_time
+from wxpay_emulator.wire import format_datetime, format_time, parse_time, safe_text
 
 __all__ = [
     "Value",
@@ -93,7 +93,7 @@ def render(fields: Mapping[str, Value | None], root: str = "xml") -> bytes:
         inner = str(value) if isinstance(value, int) else _cdata(value)
         parts.append(f"<{key}>{inner}</{key}>")
     parts.append(f"</{root}>")
-    return "".join(parts).encode()
+    return safe_text("".join(parts)).encode()
 
 
 def text_fields(fields: Mapping[str, Value | None]) -> dict[str, str]:

@@ -15,9 +15,10 @@ from wxpay_emulator.api.v3 import wire as v3
 from wxpay_emulator.api.v3 import wire_combine as v3_combine
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import authenticated, prepay_answer, same_merchant, time_expire
-from wxpay_emulator.api.v3.parsing import param_error, parse_body
+from wxpay_emulator.api.v3.parsing import out_trade_no_in_path, param_error, parse_body
 from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import CombineDraft, SubOrderDraft
+from wxpay_emulator.wire import COMBINE_OUT_TRADE_NO_PATTERN
 
 router = APIRouter()
 
@@ -70,6 +71,7 @@ async def prepay(kind: str, request: Request) -> Response:
 @router.get("/v3/combine-transactions/out-trade-no/{combine_out_trade_no}", **operation("combine.query"))
 async def query(combine_out_trade_no: str, request: Request) -> Response:
     merchant, _ = await authenticated(request)
+    out_trade_no_in_path(combine_out_trade_no, COMBINE_OUT_TRADE_NO_PATTERN, "combine_out_trade_no")
     combine = await call(request, domain_of(request).combines.find, merchant.mchid, combine_out_trade_no)
     return signed_response(request, 200, render.combine_transaction(combine))
 
@@ -79,6 +81,7 @@ async def query(combine_out_trade_no: str, request: Request) -> Response:
 )
 async def close(combine_out_trade_no: str, request: Request) -> Response:
     merchant, body = await authenticated(request)
+    out_trade_no_in_path(combine_out_trade_no, COMBINE_OUT_TRADE_NO_PATTERN, "combine_out_trade_no")
     req = parse_body(v3_combine.CombineCloseRequest, body)
     subs = [(s.mchid, s.out_trade_no) for s in req.sub_orders]
     await call(

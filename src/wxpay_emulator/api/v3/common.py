@@ -14,8 +14,9 @@ from wxpay_emulator.api.v3.auth import authenticate
 from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error
 from wxpay_emulator.api.v3.parsing import param_error
 from wxpay_emulator.api.v3.wire import SceneInfo
-from wxpay_emulator.clock import parse_rfc3339
 from wxpay_emulator.domain.models import Merchant
+from wxpay_emulator.extras import OrderExtras
+from wxpay_emulator.wire import parse_rfc3339
 
 
 async def authenticated(request: Request) -> tuple[Merchant, bytes]:
@@ -42,7 +43,7 @@ def time_expire(value: str | None) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        return parse_rfc3339(value)
+        return parse_rfc3339(value)  # with seconds and an offset (wire.parse_rfc3339)
     except ValueError as exc:
         raise param_error("time_expire", value, "不符合rfc3339格式") from exc
 
@@ -53,10 +54,11 @@ def require_h5_info(kind: str, scene_info: SceneInfo | None) -> None:
 
 
 def extras_of(req: Any) -> dict[str, Any]:
-    extras: dict[str, Any] = req.model_dump(
+    """What the order keeps as given, in the one stored form (extras.py)."""
+    given = req.model_dump(
         include={"detail", "scene_info", "settle_info", "support_fapiao"}, exclude_none=True
     )
-    return extras
+    return OrderExtras.given(**given).stored()
 
 
 def prepay_answer(kind: str, prepay_id: str | None, request: Request) -> dict[str, str]:

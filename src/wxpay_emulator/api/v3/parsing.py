@@ -26,6 +26,7 @@ _ISSUES = {
     "greater_than_equal": "小于最小值",
     "less_than_equal": "大于最大值",
     "value_error": "含有非法字符",
+    "string_unicode": "含有非法字符",
     "too_long": "元素个数超过上限",
     "too_short": "元素个数少于下限",
 }
@@ -71,10 +72,11 @@ def required_query(params: dict[str, str], name: str, max_length: int = 32) -> s
     return value
 
 
-def out_trade_no_in_path(value: str) -> str:
-    """A path ``{out_trade_no}`` must be 6-32 of [0-9A-Za-z_-|*], as when the order was placed."""
-    if re.fullmatch(OUT_TRADE_NO_PATTERN, value) is None:
-        raise param_error("out_trade_no", value, "不符合格式要求", "path")
+def out_trade_no_in_path(value: str, pattern: str = OUT_TRADE_NO_PATTERN, name: str = "out_trade_no") -> str:
+    """A path ``{out_trade_no}`` must be in the alphabet of the family's page (``pattern``: direct
+    [0-9A-Za-z_-|*], partner seed 002 [0-9A-Za-z_-*], combine seed 004 [0-9A-Za-z_-|*]), 6-32."""
+    if re.fullmatch(pattern, value) is None:
+        raise param_error(name, value, "不符合格式要求", "path")
     return value
 
 

@@ -32,6 +32,7 @@ from wxpay_emulator.api.v3.parsing import (
 )
 from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import Merchant, OrderDraft
+from wxpay_emulator.wire import PARTNER_OUT_TRADE_NO_PATTERN
 
 router = APIRouter()
 
@@ -99,7 +100,7 @@ async def query_by_transaction_id(transaction_id: str, request: Request) -> Resp
 @router.get("/v3/pay/partner/transactions/out-trade-no/{out_trade_no}", **operation("partner.query"))
 async def query_by_out_trade_no(out_trade_no: str, request: Request) -> Response:
     sp_mchid, sub_mchid = await _pair(request)
-    out_trade_no_in_path(out_trade_no)
+    out_trade_no_in_path(out_trade_no, PARTNER_OUT_TRADE_NO_PATTERN)
     order = await call(
         request, domain_of(request).orders.find, sub_mchid, out_trade_no=out_trade_no, sp_mchid=sp_mchid
     )
@@ -111,7 +112,7 @@ async def close(out_trade_no: str, request: Request) -> Response:
     merchant, body = await authenticated(request)
     req = parse_body(v3_partner.PartnerCloseRequest, body)
     same_merchant(req.sp_mchid, merchant, "sp_mchid")
-    out_trade_no_in_path(out_trade_no)
+    out_trade_no_in_path(out_trade_no, PARTNER_OUT_TRADE_NO_PATTERN)
     domain = domain_of(request)
     await call(request, domain.merchants.sub_merchant, req.sp_mchid, req.sub_mchid)
     await call(request, domain.orders.close, req.sub_mchid, out_trade_no, req.sp_mchid)

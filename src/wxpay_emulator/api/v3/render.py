@@ -10,11 +10,12 @@ from wxpay_emulator.api.v3 import wire_partner as v3_partner
 from wxpay_emulator.api.v3 import wire_refund as v3_refund
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.models import CombineOrder, Order, Refund
+from wxpay_emulator.extras import OrderExtras, RefundExtras
 
 
 def settlement(order: Order) -> v3.Settlement:
     """The one place an order's state and money are translated to APIv3 names."""
-    scene = order.extras.get("scene_info") or {}
+    extras = OrderExtras.read(order.extras)
     return v3.Settlement(
         out_trade_no=order.out_trade_no,
         trade_type=order.trade_type,
@@ -27,7 +28,7 @@ def settlement(order: Order) -> v3.Settlement:
         attach=order.attach,
         success_time=rfc3339(order.success_time) if order.success_time else None,
         payer_total=order.payer_total,
-        device_id=scene.get("device_id"),
+        device_id=extras.device_id,
     )
 
 
@@ -63,7 +64,7 @@ def combine_transaction(combine: CombineOrder) -> dict[str, Any]:
         combine_appid=combine.combine_appid,
         combine_mchid=combine.combine_mchid,
         combine_out_trade_no=combine.combine_out_trade_no,
-        device_id=combine.scene_info.get("device_id"),
+        device_id=OrderExtras.read({"scene_info": combine.scene_info}).device_id,
         sub_orders=subs,
         payer_openid=paid_openid or combine.payer_openid,
     )
@@ -90,7 +91,7 @@ def facts(refund: Refund) -> v3_refund.RefundFacts:
         total=refund.total,
         payer_total=refund.payer_total if refund.payer_total is not None else refund.total,
         currency=refund.currency,
-        sources=list(refund.extras.get("from", [])),
+        sources=RefundExtras.read(refund.extras).sources,
     )
 
 

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from wxpay_emulator.wire import OUT_TRADE_NO_PATTERN, reject_nul
+from wxpay_emulator.wire import OUT_TRADE_NO_PATTERN, PARTNER_OUT_TRADE_NO_PATTERN, check_ip, reject_nul
 
-__all__ = ["OUT_TRADE_NO_PATTERN"]  # re-exported for api/v3/parsing.py
+__all__ = ["OUT_TRADE_NO_PATTERN", "PARTNER_OUT_TRADE_NO_PATTERN"]  # re-exported for api/v3/parsing.py
 
 
 S16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
@@ -75,8 +75,12 @@ class H5Info(_Model):
     package_name: S128 | None = None
 
 
+# payer_client_ip: IPv4 or IPv6 (wire.check_ip).
+IpAddress = Annotated[str, StringConstraints(min_length=1, max_length=45), AfterValidator(check_ip)]
+
+
 class SceneInfo(_Model):
-    payer_client_ip: S45
+    payer_client_ip: IpAddress
     device_id: S32 | None = None
     store_info: StoreInfo | None = None
     h5_info: H5Info | None = None
@@ -102,6 +106,8 @@ NotifyUrl = Annotated[
     AfterValidator(_reachable_url),
 ]
 OutTradeNo = Annotated[str, StringConstraints(pattern=OUT_TRADE_NO_PATTERN)]
+# Seed 002 (partner): digits, letters and _-* only.
+PartnerOutTradeNo = Annotated[str, StringConstraints(pattern=PARTNER_OUT_TRADE_NO_PATTERN)]
 
 
 class PrepayFields(_Model):

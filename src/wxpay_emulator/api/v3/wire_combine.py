@@ -9,23 +9,24 @@ from pydantic import Field, StringConstraints
 from wxpay_emulator.api.v3.wire import (
     S16,
     S32,
-    S45,
     S64,
     S127,
     S128,
+    IpAddress,
     NotifyUrl,
     PositiveInt32,
     Settlement,
     _Model,
 )
+from wxpay_emulator.wire import COMBINE_OUT_TRADE_NO_PATTERN
 
 # Seed 004: 6-32 characters of digits, letters and _-|*.
-COMBINE_OUT_TRADE_NO = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-|*]{6,32}$")]
+COMBINE_OUT_TRADE_NO = Annotated[str, StringConstraints(pattern=COMBINE_OUT_TRADE_NO_PATTERN)]
 
 
 class CombineSceneInfo(_Model):
     device_id: S16 | None = None
-    payer_client_ip: S45
+    payer_client_ip: IpAddress
 
 
 class SubOrderAmount(_Model):

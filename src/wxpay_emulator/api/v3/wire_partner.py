@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from wxpay_emulator.api.v3.wire import S32, S128, PrepayFields, Settlement, _Model, transaction_body
+from wxpay_emulator.api.v3.wire import (
+    S32,
+    S128,
+    PartnerOutTradeNo,
+    PrepayFields,
+    Settlement,
+    _Model,
+    transaction_body,
+)
 
 
 class PartnerPayer(_Model):
@@ -15,6 +23,7 @@ class PartnerPayer(_Model):
 class PartnerPrepayRequest(PrepayFields):
     """Body of ``POST /v3/pay/partner/transactions/{jsapi,app,h5,native}``."""
 
+    out_trade_no: PartnerOutTradeNo  # seed 002: digits, letters, _-*
     sp_appid: S32
     sp_mchid: S32
     sub_appid: S32 | None = None
