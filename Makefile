@@ -28,12 +28,13 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
-# The browser tests (tests/browser/) need Debian's chromium; apt-get installs it when absent.
+# The browser tests (tests/e2e/dashboard/) need Debian's chromium; apt-get installs it when absent.
 browser:
 	scripts/ensure-browser
 
+# Two workers, one per core; a module's tests stay on one worker (they share its servers).
 pytest: $(VENV)/.installed-dev browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
