@@ -33,7 +33,7 @@ from wxpay_emulator.testing import run_emulator
 IN_PROCESS_CALLS = 2500
 IN_PROCESS_SECONDS = 15.0
 SERVER_CALLS = 300
-SERVER_SECONDS = 6.0
+SERVER_SECONDS = 20.0  # a cap, not a target: 300 calls usually end it first
 
 
 def campaign_seed() -> int:
