@@ -82,8 +82,14 @@ class LimitBody:
         started = False
         refused: _Refused | None = None
 
+        body_done = False
+
         async def counting_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refused, body_done
+            if body_done:
+                # The body is in: what is left to wait for is the disconnect, which a streaming answer
+                # (the event stream) waits for as long as it runs; no idle limit applies to it.
+                return await receive()
             try:
                 async with asyncio.timeout(BODY_IDLE_SECONDS):
                     message = await receive()
@@ -91,6 +97,7 @@ class LimitBody:
                 refused = _Refused(f"请求体读取超时: {BODY_IDLE_SECONDS:.0f}秒内未收到数据", 408, True)
                 raise refused from None
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = _Refused(too_large, 413, False)

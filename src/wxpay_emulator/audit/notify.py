@@ -135,7 +135,7 @@ class Prober:
         try:
             response = self.client.post(self.url, content=body.encode(), headers=headers)
             status, text = response.status_code, response.text[:2000]
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         seconds = time.perf_counter() - started
         acknowledged = False

@@ -31,6 +31,13 @@ _JSON_SECRET = re.compile(rf'("(?:{_SECRET_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*"', r
 _XML_SECRET = re.compile(rf"<({_SECRET_NAMES})>.*?</\1>", re.IGNORECASE | re.DOTALL)
 _FORM_SECRET = re.compile(rf"(^|[&?])({_SECRET_NAMES})=[^&]*", re.IGNORECASE)
 _PEM_PRIVATE = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
+# A value the cut at MAX_BODY_BYTES left open (no closing quote, tag or PEM footer): masked to the end.
+_OPEN_SECRET = re.compile(
+    rf'(?:("(?:{_SECRET_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*'
+    rf"|<({_SECRET_NAMES})>(?:(?!</\2>).)*"
+    rf"|(-----BEGIN [A-Z ]*PRIVATE KEY-----)(?:(?!-----END).)*)\Z",
+    re.IGNORECASE | re.DOTALL,
+)
 _AUTH_SIGNATURE = re.compile(r'(signature\s*=\s*)"[^"]*"', re.IGNORECASE)
 _V2_CODE = re.compile(
     rb"<(return_code|result_code|err_code)>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</\1>", re.DOTALL
@@ -75,6 +82,26 @@ def mask_text(text: str) -> str:
     return _FORM_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", text)
 
 
+def mask_open_end(text: str) -> str:
+    """A cut body's tail, when the cut fell inside a secret value: masked to the end."""
+
+    def masked(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return f'{m.group(1)}"{MASK}'
+        if m.group(2) is not None:
+            return f"<{m.group(2)}>{MASK}"
+        return f"{m.group(3)}{MASK}"
+
+    text = _OPEN_SECRET.sub(masked, text)
+    return _FORM_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", text)
+
+
+def _masked_check(check: dict[str, Any]) -> dict[str, Any]:
+    """A sign_check whose expected_message (for APIv3, the whole signed body) is masked like a body."""
+    message = check.get("expected_message")
+    return {**check, "expected_message": mask_text(message)} if isinstance(message, str) else check
+
+
 def _clean(text: str) -> str:
     # PostgreSQL text cannot hold NUL; a hostile request may carry one.
     return text.replace("\x00", "\\x00")
@@ -85,6 +112,7 @@ def body_text(body: bytes, total: int) -> str:
     kept = body[:MAX_BODY_BYTES]
     text = mask_text(kept.decode("utf-8", "replace"))
     if total > len(kept):
+        text = mask_open_end(text)
         text += f"…[{total - len(kept)} more bytes]"
     return _clean(text)
 
@@ -189,7 +217,8 @@ def row_of(raw: RawCall) -> dict[str, Any]:
         "duration_ms": round(raw.duration_ms, 3),
         "sign_check": None
         if raw.sign_check is None
-        else _clean(json.dumps(raw.sign_check, ensure_ascii=False)),
+        # expected_message holds the signed request body: masked like the body itself.
+        else _clean(json.dumps(_masked_check(raw.sign_check), ensure_ascii=False)),
         "request_headers": json.dumps(request_headers, ensure_ascii=False),
         "request_body": body_text(raw.request_body, raw.request_total),
         "response_headers": json.dumps(

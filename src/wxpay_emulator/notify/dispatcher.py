@@ -102,6 +102,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, deque[Notification]] = {}  # per endpoint, claimed, not yet started
+        self._shutting_down = False
         self._in_flight: Counter[str] = Counter()
         self._held: Counter[str] = Counter()
         self._starved = False  # the last pass stopped at max_in_flight: wake when a slot frees
@@ -118,6 +119,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self.doorbell.loop = asyncio.get_running_loop()
+        self._shutting_down = False
         self._task = asyncio.create_task(self._run(), name="wxpay-emulator-dispatcher")
 
     async def stop(self) -> None:
@@ -151,6 +153,7 @@ class Dispatcher:
 
     async def _shutdown(self, recorder: asyncio.Task[None]) -> None:
         """Stop: cancel deliveries in flight, record what finished, give back every other claim."""
+        self._shutting_down = True  # a cancelled delivery's finally must not start a waiting one
         in_flight = list(self._tasks)
         for task in in_flight:
             task.cancel()
@@ -228,6 +231,8 @@ class Dispatcher:
         return [ep for ep, held in self._held.items() if held >= self.held_per_endpoint]
 
     def _start_waiting(self, client: httpx.AsyncClient, endpoint: str) -> None:
+        if self._shutting_down:
+            return  # the rows still waiting are given back by _shutdown
         queue = self._waiting.get(endpoint)
         while queue and self._in_flight[endpoint] < self.per_endpoint:
             n = queue.popleft()

@@ -425,3 +425,25 @@ def test_the_event_stream_carries_calls_and_ends_when_the_client_goes_away(emu: 
     data = json.loads(lines["data"])
     assert data["path"] == QUERY_PATH.split("?")[0] and data["sign_check"]["ok"] is True
     assert lines["id"] == f"{data['id']}:{lines['id'].split(':')[1]}"
+
+
+def test_a_secret_cut_by_the_body_bound_is_masked_to_the_end() -> None:
+    from wxpay_emulator.journal.entries import MAX_BODY_BYTES, body_text
+
+    pad = "x" * (MAX_BODY_BYTES - 24)
+    for tail in (
+        '"api_key":"SECRETSECRETSECRETSECRETSECRET"',
+        "<sign>ABCDEFABCDEFABCDEFABCDEFABCDEF</sign>",
+        "&sign=ABCDEFABCDEFABCDEFABCDEFABCDEF",
+    ):
+        whole = (pad + tail).encode()
+        kept = body_text(whole[:MAX_BODY_BYTES], len(whole))
+        assert "ABCDEF" not in kept and "SECRET" not in kept, kept[-80:]
+        assert "***" in kept
+
+
+def test_the_signed_string_in_sign_check_is_masked_like_the_body() -> None:
+    from wxpay_emulator.journal.entries import _masked_check
+
+    check = {"ok": False, "expected_message": 'POST\n/v3/x\n1\nn\n{"api_key":"zzz","a":1}\n'}
+    assert _masked_check(check)["expected_message"] == 'POST\n/v3/x\n1\nn\n{"api_key":"***","a":1}\n'
