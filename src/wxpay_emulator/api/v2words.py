@@ -10,6 +10,28 @@ from wxpay_emulator.domain.models import Order, Refund
 from wxpay_emulator.extras import RefundExtras
 from wxpay_emulator.wire import format_datetime
 
+# Seed 001's error list (错误码): err_code -> err_code_des (its 描述 column), byte for byte. APIv2 answers
+# them (api/v2/errors.py, with the query, close and refund pages' codes) and the cloud families wrap
+# them (api/cloud/errors.py: what an armed fault of a cloud operation may answer).
+SEED_001_DESCRIPTIONS: dict[str, str] = {
+    "INVALID_REQUEST": "参数错误",
+    "NOAUTH": "商户无此接口权限",
+    "NOTENOUGH": "余额不足",
+    "ORDERPAID": "商户订单已支付",
+    "ORDERCLOSED": "订单已关闭",
+    "SYSTEMERROR": "系统错误",
+    "APPID_NOT_EXIST": "APPID不存在",
+    "MCHID_NOT_EXIST": "MCHID不存在",
+    "APPID_MCHID_NOT_MATCH": "appid和mch_id不匹配",
+    "LACK_PARAMS": "缺少参数",
+    "OUT_TRADE_NO_USED": "商户订单号重复",
+    "SIGNERROR": "签名错误",
+    "XML_FORMAT_ERROR": "XML格式错误",
+    "REQUIRE_POST_METHOD": "请使用post方法",
+    "POST_DATA_EMPTY": "post数据为空",
+    "NOT_UTF8": "编码格式错误",
+}
+
 # A v2 field value as a document carries it: text, or a bare number.
 Value = str | int
 

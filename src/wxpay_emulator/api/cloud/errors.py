@@ -9,6 +9,7 @@ body that is not a JSON object (or a framework refusal) answers a non-zero ``err
 
 from __future__ import annotations
 
+from wxpay_emulator.api.v2words import SEED_001_DESCRIPTIONS
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.orders import OTHER_FAMILY
 
@@ -56,24 +57,7 @@ DESCRIPTIONS = {
 
 # Seed 001's error list (错误码), byte for byte: what an armed fault of a cloud operation may answer
 # (as result_code FAIL with this err_code and err_code_des), plus "-1": the errcode -1 envelope.
-SEED_001_CODES: dict[str, str] = {
-    "INVALID_REQUEST": "参数错误",
-    "NOAUTH": "商户无此接口权限",
-    "NOTENOUGH": "余额不足",
-    "ORDERPAID": "商户订单已支付",
-    "ORDERCLOSED": "订单已关闭",
-    "SYSTEMERROR": "系统错误",
-    "APPID_NOT_EXIST": "APPID不存在",
-    "MCHID_NOT_EXIST": "MCHID不存在",
-    "APPID_MCHID_NOT_MATCH": "appid和mch_id不匹配",
-    "LACK_PARAMS": "缺少参数",
-    "OUT_TRADE_NO_USED": "商户订单号重复",
-    "SIGNERROR": "签名错误",
-    "XML_FORMAT_ERROR": "XML格式错误",
-    "REQUIRE_POST_METHOD": "请使用post方法",
-    "POST_DATA_EMPTY": "post数据为空",
-    "NOT_UTF8": "编码格式错误",
-}
+SEED_001_CODES = SEED_001_DESCRIPTIONS
 ENVELOPE_FAULT = "-1"  # the platform's own failure: errcode -1 (hosting) / errCode -1 (functions)
 FAULT_CODES = frozenset({*SEED_001_CODES, ENVELOPE_FAULT})
 

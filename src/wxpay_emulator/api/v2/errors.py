@@ -10,27 +10,13 @@ prose. After that, a business failure is ``return_code=SUCCESS``, ``result_code=
 
 from __future__ import annotations
 
+from wxpay_emulator.api.v2words import SEED_001_DESCRIPTIONS
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.orders import OTHER_FAMILY
 
 # err_code -> err_code_des (seed 001's 描述 column; ORDERNOTEXIST from the query and close pages).
 DESCRIPTIONS: dict[str, str] = {
-    "INVALID_REQUEST": "参数错误",
-    "NOAUTH": "商户无此接口权限",
-    "NOTENOUGH": "余额不足",
-    "ORDERPAID": "商户订单已支付",
-    "ORDERCLOSED": "订单已关闭",
-    "SYSTEMERROR": "系统错误",
-    "APPID_NOT_EXIST": "APPID不存在",
-    "MCHID_NOT_EXIST": "MCHID不存在",
-    "APPID_MCHID_NOT_MATCH": "appid和mch_id不匹配",
-    "LACK_PARAMS": "缺少参数",
-    "OUT_TRADE_NO_USED": "商户订单号重复",
-    "SIGNERROR": "签名错误",
-    "XML_FORMAT_ERROR": "XML格式错误",
-    "REQUIRE_POST_METHOD": "请使用post方法",
-    "POST_DATA_EMPTY": "post数据为空",
-    "NOT_UTF8": "编码格式错误",
+    **SEED_001_DESCRIPTIONS,
     "ORDERNOTEXIST": "此交易订单号不存在",
     # The refund pages' codes.
     "ERROR": "业务错误",
