@@ -116,9 +116,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await dispatcher.stop()
-            journal.close()
-            store.dispose()
+            try:
+                await dispatcher.stop()
+            finally:
+                try:
+                    journal.close()
+                finally:
+                    store.dispose()  # always: no connection may outlive the app
 
     app = FastAPI(
         title="wxpay-emulator",

@@ -4,7 +4,8 @@ notification id, URL, status or error, milliseconds, and the next retry (or deli
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -17,23 +18,31 @@ from wxpay_emulator.journal.lines import delivery_parts, plain
 delivery_log = logging.getLogger("wxpay_emulator.deliveries")
 
 
-async def log_attempts(domain: Domain, results: Sequence[tuple[DeliveryAttempt, bool]]) -> None:
+# How a store call is run off the event loop (the dispatcher passes its tracked runner).
+Runner = Callable[..., Awaitable[Any]]
+
+
+async def log_attempts(
+    domain: Domain, results: Sequence[tuple[DeliveryAttempt, bool]], run: Runner = run_in_threadpool
+) -> None:
     """Log recorded attempts, one line each; reads each notification back (only when lines are wanted)."""
     if not results or not delivery_log.isEnabledFor(logging.INFO):
         return
     for attempt, acknowledged in results:
         try:
-            await log_attempt(domain, attempt, acknowledged)
+            await log_attempt(domain, attempt, acknowledged, run)
         except Exception:  # a log line must never stop deliveries
             delivery_log.debug("could not log the attempt on %s", attempt.notification_id, exc_info=True)
 
 
-async def log_attempt(domain: Domain, attempt: DeliveryAttempt, acknowledged: bool) -> None:
+async def log_attempt(
+    domain: Domain, attempt: DeliveryAttempt, acknowledged: bool, run: Runner = run_in_threadpool
+) -> None:
     """Log one recorded attempt with its notification's state now (nothing when it was reset)."""
     if not delivery_log.isEnabledFor(logging.INFO):
         return
     try:
-        now: Notification = await run_in_threadpool(domain.notifications.get, attempt.notification_id)
+        now: Notification = await run(domain.notifications.get, attempt.notification_id)
     except DomainError:  # reset while in flight
         return
     delivery_log.info(

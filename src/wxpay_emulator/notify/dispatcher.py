@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,6 +39,8 @@ from wxpay_emulator.domain.models import DeliveryAttempt, Merchant, Notification
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.notify.attempt_log import log_attempts
 from wxpay_emulator.notify.protocols import protocol_for
+
+T = TypeVar("T")
 
 log = logging.getLogger("wxpay_emulator.notify")
 
@@ -100,6 +103,10 @@ class Dispatcher:
         self.lease_seconds = timeout_seconds * waits + 10.0
         self.doorbell = doorbell or Doorbell()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # Store calls running on worker threads: a cancelled caller does not stop its thread, so
+        # stopping waits for these before the store is disposed (no connection outlives its pool).
+        self._store_calls: set[asyncio.Future[Any]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, deque[Notification]] = {}  # per endpoint, claimed, not yet started
         self._shutting_down = False
@@ -119,14 +126,30 @@ class Dispatcher:
 
     async def start(self) -> None:
         self.doorbell.loop = asyncio.get_running_loop()
-        self._shutting_down = False
+        self._shutting_down = self._stopping = False
         self._task = asyncio.create_task(self._run(), name="wxpay-emulator-dispatcher")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop between passes, never inside one: a claim cut short would keep its rows leased
+        (undelivered for a lease) after a restart. Cancelled only if a pass outlasts ``timeout``."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self.doorbell.event.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+
+    async def _store(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` on a worker thread, tracked until the thread is done (see _store_calls)."""
+        future = asyncio.ensure_future(run_in_threadpool(call, *args))
+        self._store_calls.add(future)
+        future.add_done_callback(self._store_calls.discard)
+        return await asyncio.shield(future)
 
     def _client(self) -> httpx.AsyncClient:
         limits = httpx.Limits(
@@ -138,7 +161,7 @@ class Dispatcher:
         async with self._client() as client:
             recorder = asyncio.create_task(self._record_loop(), name="wxpay-emulator-recorder")
             try:
-                while True:
+                while not self._stopping:
                     self.doorbell.event.clear()  # before the pass: a write during it wakes the next one
                     try:
                         delay = await self._pass(client)
@@ -161,15 +184,17 @@ class Dispatcher:
         recorder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recorder
+        # A cancelled delivery or recorder may have left its store call running: let it finish.
+        await asyncio.gather(*list(self._store_calls), return_exceptions=True)
         finished, self._finished = self._finished, []
         done = {a.notification_id for a, _ in finished}
         unattempted = [n.id for q in self._waiting.values() for n in q]
         unattempted += [t.get_name() for t in in_flight if t.get_name() not in done]
         with contextlib.suppress(Exception):
-            await run_in_threadpool(self.domain.notifications.record_attempts, finished, self.owner)
-            await log_attempts(self.domain, finished)
+            await self._store(self.domain.notifications.record_attempts, finished, self.owner)
+            await log_attempts(self.domain, finished, self._store)
         with contextlib.suppress(Exception):
-            await run_in_threadpool(self.domain.notifications.release, unattempted, self.owner)
+            await self._store(self.domain.notifications.release, unattempted, self.owner)
         self._waiting.clear()
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
@@ -180,8 +205,8 @@ class Dispatcher:
         while self._tasks or any(self._waiting.values()):
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         finished, self._finished = self._finished, []
-        await run_in_threadpool(self.domain.notifications.record_attempts, finished, self.owner)
-        await log_attempts(self.domain, finished)
+        await self._store(self.domain.notifications.record_attempts, finished, self.owner)
+        await log_attempts(self.domain, finished, self._store)
         return claimed
 
     async def _pass(self, client: httpx.AsyncClient) -> float:
@@ -195,7 +220,7 @@ class Dispatcher:
         claimed = await self._claim_and_start(client, limit)
         if claimed >= limit:
             return 0.0
-        due_in = await run_in_threadpool(self.domain.notifications.next_due_in, self._full())
+        due_in = await self._store(self.domain.notifications.next_due_in, self._full())
         if due_in is None:
             return self.poll
         return min(self.poll, max(due_in, 0.001))
@@ -203,10 +228,10 @@ class Dispatcher:
     async def _claim_and_start(self, client: httpx.AsyncClient, limit: int | None = None) -> int:
         # Refunds whose delay has run out succeed without a request (their notices join this pass).
         try:
-            await run_in_threadpool(self.domain.refunds.settle_if_due)
+            await self._store(self.domain.refunds.settle_if_due)
         except Exception:  # a refund that cannot settle must not hold up deliveries
             log.exception("settling due refunds failed")
-        claimed = await run_in_threadpool(
+        claimed = await self._store(
             self.domain.notifications.claim,
             self.owner,
             limit or self.batch,
@@ -223,7 +248,7 @@ class Dispatcher:
             self._waiting.setdefault(endpoint, deque()).append(n)
             self._start_waiting(client, endpoint)
         if extra:
-            await run_in_threadpool(self.domain.notifications.release, extra, self.owner)
+            await self._store(self.domain.notifications.release, extra, self.owner)
         return len(claimed)
 
     def _full(self) -> list[str]:
@@ -270,11 +295,11 @@ class Dispatcher:
             if not finished:
                 continue
             try:
-                await run_in_threadpool(self.domain.notifications.record_attempts, finished, self.owner)
+                await self._store(self.domain.notifications.record_attempts, finished, self.owner)
             except Exception:  # kept claimed: the lease runs out and the rows go out again
                 log.exception("recording %d delivery attempts failed", len(finished))
                 continue
-            await log_attempts(self.domain, finished)
+            await log_attempts(self.domain, finished, self._store)
 
     async def _merchant(self, mchid: str) -> Merchant:
         """Merchants' keys, read at most once a second (a pass of thousands reads them once)."""
@@ -282,7 +307,7 @@ class Dispatcher:
         now = time.monotonic()
         if cached is not None and now - cached[0] < 1.0:
             return cached[1]
-        merchant = await run_in_threadpool(self.domain.merchants.get, mchid)
+        merchant = await self._store(self.domain.merchants.get, mchid)
         self._merchants[mchid] = (now, merchant)
         return merchant
 
@@ -299,7 +324,7 @@ class Dispatcher:
             url = n.url
             if url.startswith("cloud+"):
                 # Cloud orders name a service or function, not a URL: resolved at every attempt.
-                url = await run_in_threadpool(self.domain.cloud.resolve, url)
+                url = await self._store(self.domain.cloud.resolve, url)
             response = await client.post(url, content=body, headers=headers)
             status, text = response.status_code, response.text[:RESPONSE_KEEP]
         except Exception as exc:  # refused, timed out, unregistered, or a URL httpx cannot build

@@ -8,6 +8,7 @@ gets the same guarantee from row locks (``SELECT ... FOR UPDATE``) and the uniqu
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -77,6 +79,14 @@ class Store:
         self._lock: threading.Lock | None = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         # Whether the HTTP layer may call the store on the event loop (see api/calls.py).
         self.inline_calls = self._lock is not None
+        self._disposed = False
+
+        @event.listens_for(self.engine.pool, "checkin")
+        def _close_after_dispose(dbapi_conn: Any, _record: Any) -> None:
+            # A connection given back after dispose() (a worker thread that outlived the server)
+            # is closed, not parked in a pool nobody will close.
+            if self._disposed and dbapi_conn is not None:
+                dbapi_conn.close()
 
     @property
     def dialect(self) -> str:
@@ -112,7 +122,13 @@ class Store:
             with conn.begin():
                 yield conn
 
-    def dispose(self) -> None:
+    def dispose(self, wait_seconds: float = 5.0) -> None:
+        """Close every connection: waits (bounded) for those still checked out to come back."""
+        pool = self.engine.pool
+        deadline = time.monotonic() + wait_seconds
+        while isinstance(pool, QueuePool) and pool.checkedout() > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._disposed = True
         self.engine.dispose()
 
 

@@ -36,3 +36,15 @@ def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
         after_commit(conn, lambda: seen.append("rolled back"))
         raise RuntimeError
     assert seen == ["committed"]
+
+
+def test_a_connection_given_back_after_dispose_is_closed(store: Store) -> None:
+    """A worker thread that outlives the server gives its connection back to a disposed pool: it is
+    closed then, not left open for the garbage collector (a ResourceWarning, and on PostgreSQL a
+    session held open until the process ends)."""
+    conn = store.engine.connect()
+    raw = conn.connection.dbapi_connection
+    store.dispose(wait_seconds=0.05)  # waits (bounded) for it, then disposes without it
+    conn.close()
+    with pytest.raises(Exception, match=r"(?i)closed"):
+        raw.cursor().execute("SELECT 1")  # type: ignore[union-attr]
