@@ -1,4 +1,7 @@
-"""The checkout page behind h5_url and the CLI, against the real server process."""
+"""The checkout page behind h5_url and the CLI, against the real server process.
+
+The CLI commands run in process (tests/support/cli.py); ``test_cli_unreachable_emulator`` runs
+``python -m wxpay_emulator`` for its exit status 2."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cli import CliRun, emulator_env, run_cli
 from wxpay_emulator.testing import EmulatorProcess, run_emulator
 
 
@@ -21,16 +25,9 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
         yield emulator
 
 
-def cli(emu: EmulatorProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WXPAY_EMULATOR_URL": emu.url, "WXPAY_EMULATOR_DATA_DIR": str(emu.data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "wxpay_emulator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+def cli(emu: EmulatorProcess, *args: str) -> CliRun:
+    env = {**emulator_env(), "WXPAY_EMULATOR_URL": emu.url, "WXPAY_EMULATOR_DATA_DIR": str(emu.data_dir)}
+    return run_cli(*args, env=env)
 
 
 def place(emu: EmulatorProcess, out_trade_no: str, total: int = 1234) -> str:

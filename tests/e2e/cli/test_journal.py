@@ -1,6 +1,9 @@
 """The journal, serve's log lines, ``tail`` and the control-plane CLI against a running server.
 
 Every CLI call here finds the emulator through the data dir's server.json (no --url), as a user's would.
+One emulator process serves the module; the commands run in process (tests/support/cli.py) except
+those that prove the real entry point: ``--version`` by the console script, ``tail`` and ``serve``
+(a port in use, ``--quiet``) by ``python -m wxpay_emulator``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from tests.support.cli import CliRun, run_cli
 from tests.support.common import DEFAULT_MCHID, WAIT_SECONDS, new_trade_no, poll
 from tests.support.emulator import Emu
 from tests.support.receiver import Receiver
@@ -37,16 +41,9 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def cli(emu: Emu, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wxpay_emulator", *args],
-        capture_output=True,
-        text=True,
-        env=_env(emu.process.data_dir),
-        timeout=60,
-        check=False,
-        input=stdin,
-    )
+def cli(emu: Emu, *args: str, stdin: str | None = None) -> CliRun:
+    """``wxpay-emulator ARGS`` in process, with only the emulator's data dir in its environment."""
+    return run_cli(*args, env={"WXPAY_EMULATOR_DATA_DIR": str(emu.process.data_dir)}, stdin=stdin)
 
 
 def cli_json(emu: Emu, *args: str) -> Any:
@@ -117,6 +114,8 @@ class Lines:
 
 @pytest.fixture
 def run_tail(emu: Emu) -> Iterator[Callable[..., tuple[Lines, Lines]]]:
+    """run_tail(*args): start ``python -m wxpay_emulator tail ARGS`` (stdout, stderr lines); wait for
+    its "Ready!" with ``ready``. Several start together, so their start-ups overlap."""
     started: list[tuple[subprocess.Popen[str], Lines, Lines]] = []
 
     def start(*args: str) -> tuple[Lines, Lines]:
@@ -130,7 +129,6 @@ def run_tail(emu: Emu) -> Iterator[Callable[..., tuple[Lines, Lines]]]:
         assert proc.stdout is not None and proc.stderr is not None
         out, err = Lines(proc.stdout), Lines(proc.stderr)
         started.append((proc, out, err))
-        err.wait_for(lambda line: line.startswith("Ready!"), "Ready!", timeout=60)
         return out, err
 
     yield start
@@ -148,17 +146,31 @@ def run_tail(emu: Emu) -> Iterator[Callable[..., tuple[Lines, Lines]]]:
                 stream.close()
 
 
+def ready(err: Lines) -> None:
+    err.wait_for(lambda line: line.startswith("Ready!"), "Ready!", timeout=60)
+
+
 def test_server_json_names_the_running_emulator(emu: Emu) -> None:
     info = server_file.read(emu.process.data_dir)
     assert info is not None and info["url"] == emu.url and info["port"] == emu.process.port
-    version = cli(emu, "--version")
-    assert version.returncode == 0 and version.stdout.startswith("wxpay-emulator ")
+    script = Path(sys.executable).parent / "wxpay-emulator"  # the console script pyproject.toml declares
+    version = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, env=_env(emu.process.data_dir), timeout=60
+    )
+    assert version.returncode == 0 and version.stdout.startswith("wxpay-emulator "), version
+    assert cli(emu, "--version").stdout == version.stdout
 
 
-def test_tail_shows_requests_and_deliveries(
-    emu: Emu, api: V3Api, receiver: Receiver, run_tail: Callable[..., tuple[Lines, Lines]]
+def test_tail_shows_requests_and_deliveries_and_json_filters_by_family(
+    emu: Emu,
+    api: V3Api,
+    merchant: dict[str, Any],
+    receiver: Receiver,
+    run_tail: Callable[..., tuple[Lines, Lines]],
 ) -> None:
-    out, _ = run_tail()
+    (out, out_err), (v2_only, v2_err) = run_tail(), run_tail("--json", "--family", "v2")
+    ready(out_err)
+    ready(v2_err)
     out_trade_no = place(api, receiver)
     line = out.wait_for(lambda s: "/v3/pay/transactions/jsapi" in s, "the jsapi call")
     assert "POST" in line and "  200  " in line and f"mchid={DEFAULT_MCHID}" in line
@@ -168,20 +180,15 @@ def test_tail_shows_requests_and_deliveries(
     assert emu.pay(mchid=DEFAULT_MCHID, out_trade_no=out_trade_no).status_code == 200
     delivery = out.wait_for(lambda s: "notify" in s and receiver.url in s, "the delivery")
     assert "  200  " in delivery and "delivered" in delivery
-
-
-def test_tail_json_filters_by_family(
-    emu: Emu, api: V3Api, merchant: dict[str, Any], run_tail: Callable[..., tuple[Lines, Lines]]
-) -> None:
-    out, _ = run_tail("--json", "--family", "v2")
+    # --json --family v2 saw all of the above go by and printed none of it: its first line is this call.
     api.request("GET", f"/v3/pay/transactions/out-trade-no/NOPE0001?mchid={DEFAULT_MCHID}")
     v2_orderquery(emu, merchant, "0" * 32)
-    line = out.wait_for(lambda s: s.startswith("{"), "a JSON line")
+    line = v2_only.wait_for(lambda s: s.startswith("{"), "a JSON line")
     event = json.loads(line)
     assert event["type"] == "request" and event["family"] == "v2" and event["code"] == "SIGNERROR"
     assert event["sign_check"]["reason"] == "sign does not match (MD5 with the API key)"
     assert event["sign_check"]["expected_message"].endswith("&key=***")
-    assert all(json.loads(s)["family"] == "v2" for s in out.seen)
+    assert all(json.loads(s)["family"] == "v2" for s in v2_only.seen)
 
 
 def test_serve_logs_a_line_per_request_and_delivery(emu: Emu, api: V3Api, receiver: Receiver) -> None:

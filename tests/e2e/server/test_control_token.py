@@ -1,31 +1,23 @@
 """Issue 10 item 10 end to end (loopback only: the rule is forced on by setting the token, or by
-WXPAY_EMULATOR_REQUIRE_TOKEN; the bind-address decision itself is unit-tested)."""
+WXPAY_EMULATOR_REQUIRE_TOKEN; the bind-address decision itself is unit-tested).
+
+The CLI runs in process (tests/support/cli.py), with no WXPAY_EMULATOR_* variable but those given."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.support.cli import CliRun, run_cli
 from wxpay_emulator.testing import run_emulator
 
 TOKEN = "e2e-control-token"
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("WXPAY_EMULATOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "wxpay_emulator", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**base, **(env or {})},
-        check=False,
-    )
+def cli(*args: str, env: dict[str, str] | None = None) -> CliRun:
+    return run_cli(*args, env=env)
 
 
 def test_the_cli_sends_the_token_and_is_refused_without_it(tmp_path: Path) -> None:
