@@ -7,6 +7,8 @@ The emulator is the pytest plugin's session server (``wxpay_emulator`` fixture).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import subprocess
 import sys
@@ -23,6 +25,8 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
 from tests.support.common import new_trade_no
+from wxpay_emulator.audit import notify
+from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.client import EmulatedMerchant, EmulatorClient
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "merchant_app"
@@ -207,7 +211,26 @@ def test_cloud_callbacks(wxpay_emulator: EmulatorClient) -> None:
         wrong.close()
 
 
-def test_slow_handler_fails_the_timeout_check(wxpay_emulator: EmulatorClient) -> None:
+# WeChat's 5 s, shortened for the slow-handler test: the audit waits that long for the slow answer.
+SHORT_TIMEOUT = 1.5
+
+
+@pytest.fixture
+def short_audit_timeout(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The session server's ``POST /emulator/v1/audits`` audits with ``SHORT_TIMEOUT`` instead of the
+    default (which stays WeChat's 5 s: checked here first)."""
+    timeout = inspect.signature(notify.audit_notify).parameters["timeout"].default
+    assert timeout == notify.TIMEOUT_SECONDS == 5.0
+    assert audit_routes.audit_notify is notify.audit_notify  # the route gives no timeout of its own
+    monkeypatch.setattr(
+        audit_routes, "audit_notify", functools.partial(notify.audit_notify, timeout=SHORT_TIMEOUT)
+    )
+    return SHORT_TIMEOUT
+
+
+def test_slow_handler_fails_the_timeout_check(
+    wxpay_emulator: EmulatorClient, short_audit_timeout: float
+) -> None:
     m = wxpay_emulator.merchant()
     stop = threading.Event()
     calls: list[int] = []
@@ -215,7 +238,7 @@ def test_slow_handler_fails_the_timeout_check(wxpay_emulator: EmulatorClient) ->
     def slow_once(_h: dict[str, str], _b: bytes) -> tuple[int, str, bytes]:
         calls.append(1)
         if len(calls) == 1:
-            stop.wait(5.5)  # longer than WeChat's 5 s
+            stop.wait(short_audit_timeout + 30)  # longer than the audit waits; ended by the test
         return 200, "application/json", b'{"errcode": 0}'
 
     handler = Handler(slow_once)
@@ -249,10 +272,14 @@ def test_bad_requests(wxpay_emulator: EmulatorClient) -> None:
     assert run.returncode == 2 and "cannot reach the emulator" in run.stdout + run.stderr
 
 
-def test_the_example_shops_own_tests_pass() -> None:
-    """examples/merchant_app's tests, written with the plugin, run as a merchant would run them."""
+def test_the_example_shops_own_tests_pass(wxpay_emulator: EmulatorClient) -> None:
+    """examples/merchant_app's tests, written with the plugin, run as a merchant would run them: by
+    ``pytest`` in a process of their own. They use this session's emulator (the plugin's documented
+    ``--wxpay-emulator-url``) rather than start one: the plugin starting its own server in a merchant's
+    project is tests/e2e/plugin/test_plugin_venv.py's test."""
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE),
+         "--wxpay-emulator-url", wxpay_emulator.url],
         capture_output=True, text=True, timeout=600, cwd=EXAMPLE.parents[1],
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
