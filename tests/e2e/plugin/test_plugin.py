@@ -64,7 +64,7 @@ def test_wait_for_notification_is_bounded_and_says_what_it_saw(wxpay_emulator: E
     found = wxpay_emulator.wait_for_notification(out_trade_no=out_trade_no, status=None)
     assert found.resource["out_trade_no"] == out_trade_no and found.mchid == merchant.mchid
     with pytest.raises(NotificationTimeout, match="attempts"):
-        wxpay_emulator.wait_for_notification(out_trade_no=out_trade_no, timeout=1.0)
+        wxpay_emulator.wait_for_notification(out_trade_no=out_trade_no, timeout=0.3)
     assert wxpay_emulator.notifications(wxpay_emulator.merchant()) == []
 
 

@@ -2,16 +2,19 @@
 wxpay-emulator, wechatpayv3 and pytest, and ``pytest`` run there in a subprocess.
 
 Cost: a fresh ``pip install <repo> wechatpayv3`` measured 136 s here (two shared cores under load),
-most of it installing the dependencies. So the dependencies (exactly pyproject.toml's list, wechatpayv3
-and pytest) form a venv cached in pytest's cache under a key of that list; each session makes a fresh
-venv that sees that layer through a ``.pth`` line and installs into it a wheel built from a copy of the
-source (no build files in the worktree) by a cached venv of the build-system requirements.
-The costs are printed (``-s``); see docs/testing.md.
+most of it installing the dependencies. So the dependencies are not installed again: each session makes
+a fresh venv that sees, through a ``.pth`` line, a folder of links to exactly the distributions
+pyproject.toml's dependency list, wechatpayv3 and pytest need (their transitive closure, read from the
+metadata of this test's own environment, which has them all). Into the fresh venv goes a wheel built
+from a copy of the source (no build files in the worktree) by the build backend of this test's
+environment (the dev extra lists the build-system requirements; failing them, by a venv of them cached
+in pytest's cache). The costs are printed (``-s``); see docs/testing.md.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -23,6 +26,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[3]
 SDK_REQUIREMENTS = ["wechatpayv3==2.0.4", "pytest"]
@@ -168,19 +173,90 @@ def _cached_venv(request: pytest.FixtureRequest, name: str, requirements: list[s
     return layer
 
 
+def _satisfied(requirement: Requirement) -> bool:
+    try:
+        version = importlib.metadata.version(requirement.name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return requirement.specifier.contains(version, prereleases=True)
+
+
+def _builder(request: pytest.FixtureRequest, requires: list[str]) -> Path:
+    """The Python that builds the wheel: this test's own when it has the build-system requirements
+    (the dev extra lists them), else a cached venv of them."""
+    if all(_satisfied(Requirement(text)) for text in requires):
+        return Path(sys.executable)
+    return _cached_venv(request, "wheel-builder", requires) / "bin" / "python"
+
+
+def _build_wheel(python: Path, backend: str, source: Path, wheels: Path) -> Path:
+    """PEP 517 ``build_wheel`` of ``source``, as a frontend without build isolation calls it."""
+    hook = "import importlib, sys; print(importlib.import_module(sys.argv[1]).build_wheel(sys.argv[2]))"
+    wheels.mkdir()
+    done = subprocess.run(
+        [str(python), "-c", hook, backend, str(wheels)],
+        cwd=source, capture_output=True, text=True, timeout=300, env=_clean_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return wheels / done.stdout.strip().splitlines()[-1]
+
+
+def _closure(requirements: list[str]) -> dict[str, importlib.metadata.Distribution]:
+    """The installed distributions ``requirements`` need, transitively (extras and markers applied),
+    by canonical name; each must satisfy every requirement on it."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    expanded: set[tuple[str, str]] = set()
+    todo = [Requirement(text) for text in requirements]
+    for _ in range(100_000):
+        if not todo:
+            break
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        dist = found.get(name) or importlib.metadata.distribution(requirement.name)
+        assert requirement.specifier.contains(dist.version, prereleases=True), (requirement, dist.version)
+        found[name] = dist
+        for extra in ("", *sorted(requirement.extras)):
+            if (name, extra) in expanded:
+                continue
+            expanded.add((name, extra))
+            for text in dist.requires or []:
+                needed = Requirement(text)
+                if needed.marker is None or needed.marker.evaluate({"extra": extra}):
+                    todo.append(needed)
+    assert not todo, "dependency closure did not end"
+    return found
+
+
+def _linked_layer(folder: Path, requirements: list[str]) -> Path:
+    """A folder of links to the top-level files and folders (packages, modules, ``*.dist-info``) of
+    the distributions ``requirements`` need, as installed in this test's environment: on a venv's path
+    (a ``.pth`` line), it is as if exactly those had been installed there."""
+    folder.mkdir()
+    for dist in _closure(requirements).values():
+        for file in dist.files or []:
+            top = file.parts[0]
+            if top in ("..", "__pycache__") or (folder / top).exists():
+                continue
+            target = Path(str(dist.locate_file(top)))
+            assert target.exists(), (dist.metadata["Name"], target)
+            (folder / top).symlink_to(target, target_is_directory=target.is_dir())
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sdk_only_venv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with only wxpay-emulator (and its own dependencies), wechatpayv3 and pytest.
 
-    The dependency layer is cached (above) and joined to a fresh venv by a ``.pth`` line; into the fresh
-    venv goes a wheel built from a copy of this worktree's source, so the code under test is current.
+    The dependency layer is linked (above) and joined to a fresh venv by a ``.pth`` line; into the
+    fresh venv goes a wheel built from a copy of this worktree's source, so the code under test is
+    current.
     """
     base = tmp_path_factory.mktemp("sdk-only")
     started = time.perf_counter()
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     requirements = [*project["project"]["dependencies"], *SDK_REQUIREMENTS]
-    layer = _cached_venv(request, "sdk-only-venv", requirements)
-    builder = _cached_venv(request, "wheel-builder", project["build-system"]["requires"])
+    layer_site = _linked_layer(base / "layer", requirements)
+    builder = _builder(request, project["build-system"]["requires"])
     layered = time.perf_counter()
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
@@ -189,16 +265,13 @@ def sdk_only_venv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                        capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     )  # fmt: skip
-    layer_site = next((layer / "lib").glob("python3*/site-packages"))
     (site / "sdk_only_layer.pth").write_text(f"{layer_site}\n")
-    wheels = base / "wheels"
-    # Built by the cached builder venv (the build-system requirements), without a fresh isolated one.
-    _pip(builder / "bin" / "python", "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels),
-         str(_source_copy(base / "source")))  # fmt: skip
-    (wheel,) = wheels.glob("wxpay_emulator-*.whl")
-    _pip(python, "install", "--no-deps", str(wheel))
+    source = _source_copy(base / "source")
+    wheel = _build_wheel(builder, project["build-system"]["build-backend"], source, base / "wheels")
+    assert wheel.name.startswith("wxpay_emulator-") and wheel.suffix == ".whl", wheel
+    _pip(python, "install", "--no-deps", "--no-index", str(wheel))
     print(
-        f"\nsdk-only venv: dependency layer {layered - started:.1f}s, "
+        f"\nsdk-only venv: dependency layer and builder {layered - started:.1f}s, "
         f"fresh venv + package {time.perf_counter() - layered:.1f}s"
     )
     return python
