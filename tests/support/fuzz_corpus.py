@@ -3,6 +3,8 @@ Mini Program, the control plane), mutated by a seeded RNG, and signed correctly 
 most of the time (APIv3 RSA, APIv2 MD5), so a mutation reaches the code behind the signature check.
 
 Used in process (test_fuzz_campaign.py, httpx.ASGITransport) and against a real server process.
+A campaign starts with ``covering_calls`` (every request of the corpus once, and every odd text once),
+then goes on with ``calls`` (requests drawn at random).
 """
 
 from __future__ import annotations
@@ -227,7 +229,13 @@ def trade_no(rng: random.Random) -> str:
     return "F" + "".join(rng.choice("0123456789abcdef") for _ in range(15))
 
 
-def v3_requests(rng: random.Random, p: Parties) -> Iterator[tuple[Party, str, str, dict[str, Any] | None]]:
+V3_KINDS = ("jsapi", "app", "h5", "native")
+V3_KIND_REQUESTS = 3  # the first three requests below (direct, partner, combine prepay) take the kind
+
+
+def v3_requests(
+    rng: random.Random, p: Parties, kind: str | None = None
+) -> Iterator[tuple[Party, str, str, dict[str, Any] | None]]:
     d, sp, sub = p.direct, p.sp, p.sub
     known = p.some_trade_no(rng)
     amount = {"total": 10, "currency": "CNY"}
@@ -246,7 +254,7 @@ def v3_requests(rng: random.Random, p: Parties) -> Iterator[tuple[Party, str, st
         "time_expire": "2099-01-01T00:00:00+08:00",
         "attach": "a",
     }
-    kind = rng.choice(["jsapi", "app", "h5", "native"])
+    kind = kind or rng.choice(V3_KINDS)
     yield d, "POST", f"/v3/pay/transactions/{kind}", direct
     partner = {
         "sp_appid": sp.appid,
@@ -321,8 +329,11 @@ def mutate_path(rng: random.Random, path: str) -> str:
     return out
 
 
-def v3_call_of(rng: random.Random, p: Parties) -> Call:
-    party, method, path, body = rng.choice(list(v3_requests(rng, p)))
+def v3_call_of(rng: random.Random, p: Parties, entry: int | None = None, kind: str | None = None) -> Call:
+    """A mutated APIv3 request: ``entry`` of v3_requests (default: one at random)."""
+    requests = list(v3_requests(rng, p, kind))
+    assert len(requests) == V3_REQUESTS
+    party, method, path, body = rng.choice(requests) if entry is None else requests[entry]
     roll = rng.random()
     if body is not None and roll < 0.6:
         raw = json_bytes(mutate_mapping(rng, body))
@@ -335,7 +346,8 @@ def v3_call_of(rng: random.Random, p: Parties) -> Call:
     return v3_call(rng, party, method, path, raw)
 
 
-def v2_call_of(rng: random.Random, p: Parties) -> Call:
+def v2_call_of(rng: random.Random, p: Parties, entry: int | None = None) -> Call:
+    """A mutated APIv2 request: ``entry`` of the list below (default: one at random)."""
     d = p.direct
     known = p.some_trade_no(rng)
     base = {"appid": d.appid, "mch_id": d.mchid, "nonce_str": secrets.token_hex(8)}
@@ -372,7 +384,8 @@ def v2_call_of(rng: random.Random, p: Parties) -> Call:
         ),
         ("/sandboxnew/pay/getsignkey", base),
     ]
-    path, fields = rng.choice(requests)
+    assert len(requests) == V2_REQUESTS
+    path, fields = rng.choice(requests) if entry is None else requests[entry]
     sandbox = rng.random() < 0.15 and path != "/sandboxnew/pay/getsignkey" and not path.startswith("/secapi")
     if sandbox:
         path = "/sandboxnew" + path
@@ -394,7 +407,12 @@ def camel(name: str) -> str:
     return head + "".join(x.title() for x in rest)
 
 
-def cloud_call_of(rng: random.Random, p: Parties) -> Call:
+CLOUD_OPERATIONS = 5
+
+
+def cloud_call_of(rng: random.Random, p: Parties, entry: int | None = None) -> Call:
+    """A mutated cloud request: ``entry`` (0 to 2 * CLOUD_OPERATIONS - 1) is an operation, as cloud
+    hosting (even) or as a cloud function (odd); default one at random."""
     sub = p.cloud_sub.mchid
     known = p.some_trade_no(rng)
     unified = {
@@ -420,8 +438,13 @@ def cloud_call_of(rng: random.Random, p: Parties) -> Call:
         ("refund", "refund", refund),
         ("queryrefund", "queryRefund", ref),
     ]
-    hosting_op, function_op, body = rng.choice(ops)
-    function = rng.random() < 0.5
+    assert len(ops) == CLOUD_OPERATIONS
+    if entry is None:
+        hosting_op, function_op, body = rng.choice(ops)
+        function = rng.random() < 0.5
+    else:
+        hosting_op, function_op, body = ops[entry // 2]
+        function = entry % 2 == 1
     if function:
         body = {camel(k): v for k, v in body.items()}
         path = f"/_/cloudpay/{function_op}"
@@ -436,7 +459,10 @@ def cloud_call_of(rng: random.Random, p: Parties) -> Call:
     return Call("cloud", "POST", path, headers, raw)
 
 
-def miniprogram_call_of(rng: random.Random, p: Parties) -> Call:
+MINIPROGRAM_REQUESTS = 3  # /cgi-bin/token, /cgi-bin/stable_token, /wxa/getpaidunionid
+
+
+def miniprogram_call_of(rng: random.Random, p: Parties, entry: int | None = None) -> Call:
     params = {
         "grant_type": "client_credential",
         "appid": p.direct.appid,
@@ -447,7 +473,7 @@ def miniprogram_call_of(rng: random.Random, p: Parties) -> Call:
         "mch_id": p.direct.mchid,
         "out_trade_no": p.some_trade_no(rng),
     }
-    which = rng.randrange(3)
+    which = rng.randrange(MINIPROGRAM_REQUESTS) if entry is None else entry
     if which == 1:
         body = mutate_mapping(rng, {**params, "force_refresh": False})
         raw = json_bytes(body) if rng.random() < 0.8 else mutate_bytes(rng, json_bytes(body))
@@ -461,7 +487,8 @@ def miniprogram_call_of(rng: random.Random, p: Parties) -> Call:
     return Call("miniprogram", "GET", f"{path}?{query}", {}, b"")
 
 
-def control_call_of(rng: random.Random, p: Parties) -> Call:
+def control_call_of(rng: random.Random, p: Parties, entry: int | None = None) -> Call:
+    """A mutated control-plane request: ``entry`` of the list below (default: one at random)."""
     d = p.direct
     known = p.some_trade_no(rng)
     requests: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -501,7 +528,8 @@ def control_call_of(rng: random.Random, p: Parties) -> Call:
         ("GET", "/emulator/v1/cloud/functions", None),
         ("GET", "/emulator/v1/users/u1", None),
     ]
-    method, path, body = rng.choice(requests)
+    assert len(requests) == CONTROL_REQUESTS
+    method, path, body = rng.choice(requests) if entry is None else requests[entry]
     if body is None:
         path = mutate_path(rng, path) if rng.random() < 0.6 else path
         return Call("control", method, path, {}, b"")
@@ -517,6 +545,42 @@ FAMILIES = {
     "control": control_call_of,
 }
 WEIGHTS = {"v3": 4, "v2": 3, "cloud": 3, "miniprogram": 1, "control": 2}
+
+
+# Requests per family, so that covering_calls sends each (the *_call_of functions assert them).
+V3_REQUESTS = 11
+V2_REQUESTS = 6
+CONTROL_REQUESTS = 24
+
+
+def covering_calls(rng: random.Random, p: Parties) -> list[Call]:
+    """Every request of the corpus once (each APIv3 kind-taking prepay in every kind, each cloud
+    operation as hosting and as function), mutated as the campaign mutates; then every ``ODD_TEXT``
+    value once, as a field of an APIv3 prepay (signed) or of a cloud unified order, in turn."""
+    out: list[Call] = []
+    for entry in range(V3_REQUESTS):
+        for kind in V3_KINDS if entry < V3_KIND_REQUESTS else V3_KINDS[:1]:
+            out.append(v3_call_of(rng, p, entry, kind))
+    out += [v2_call_of(rng, p, entry) for entry in range(V2_REQUESTS)]
+    out += [cloud_call_of(rng, p, entry) for entry in range(2 * CLOUD_OPERATIONS)]
+    out += [miniprogram_call_of(rng, p, entry) for entry in range(MINIPROGRAM_REQUESTS)]
+    out += [control_call_of(rng, p, entry) for entry in range(CONTROL_REQUESTS)]
+    for i, text in enumerate(ODD_TEXT):
+        if i % 2 == 0:
+            party, method, path, body = next(v3_requests(rng, p, V3_KINDS[i // 2 % len(V3_KINDS)]))
+            assert body is not None
+            field = list(body)[i // 2 % len(body)]
+            out.append(v3_call(rng, party, method, path, json_bytes({**body, field: text})))
+        else:
+            fields = {"sub_mch_id": p.cloud_sub.mchid, "body": "b", "out_trade_no": trade_no(rng),
+                      "total_fee": 10, "spbill_create_ip": "59.37.125.120", "env_id": ENV,
+                      "sub_openid": OPENID, "callback_type": 1, "function_name": "paycb"}  # fmt: skip
+            field = list(fields)[i // 2 % len(fields)]
+            raw = json_bytes({**fields, field: text})
+            out.append(
+                Call("cloud", "POST", "/_/pay/unifiedorder", {"Content-Type": "application/json"}, raw)
+            )
+    return out
 
 
 def calls(rng: random.Random, p: Parties) -> Iterator[Call]:
