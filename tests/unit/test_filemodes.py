@@ -14,6 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.keys import KeyPool
 from wxpay_emulator.app import build_domain, create_app, open_store
 from wxpay_emulator.cli import app as cli_app
 from wxpay_emulator.config import Settings
@@ -25,6 +26,17 @@ from wxpay_emulator.tls import server_material
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture(scope="module")
+def key_pool_dir(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Path:
+    """Keys of the session's pool as files (``Settings.key_pool_dir``): an app made here draws its
+    cloud provider's keys from them instead of generating three. The first test below makes its
+    merchants with generated keys."""
+    folder = tmp_path_factory.mktemp("key-pool")
+    for i in range(6):
+        (folder / f"{i}.pem").write_bytes(key_pool.private_key_pem())
+    return folder
 
 
 @pytest.fixture
@@ -68,7 +80,7 @@ def test_everything_the_emulator_writes_is_private_from_creation(tmp_path: Path,
         assert mode(path) == 0o700, (path, oct(mode(path)))
 
 
-def test_a_data_dir_left_wide_open_is_narrowed_at_start(tmp_path: Path) -> None:
+def test_a_data_dir_left_wide_open_is_narrowed_at_start(tmp_path: Path, key_pool: KeyPool) -> None:
     data = tmp_path / "data"
     settings = Settings(data_dir=data)
     store = open_store(settings)
@@ -76,7 +88,7 @@ def test_a_data_dir_left_wide_open_is_narrowed_at_start(tmp_path: Path) -> None:
         build_domain(store, settings)
         from wxpay_emulator.material import write_material
 
-        m = build_domain(store, settings).merchants.create(None, None, KeyMode.PUBKEY)
+        m = build_domain(store, settings, key_source=key_pool).merchants.create(None, None, KeyMode.PUBKEY)
         folder = write_material(data, m)
     finally:
         store.dispose()
@@ -103,7 +115,9 @@ BAD_MCHIDS = [
 
 
 @pytest.mark.parametrize("mchid", BAD_MCHIDS)
-def test_the_cli_refuses_a_mchid_the_control_plane_refuses(tmp_path: Path, mchid: str) -> None:
+def test_the_cli_refuses_a_mchid_the_control_plane_refuses(
+    tmp_path: Path, mchid: str, key_pool_dir: Path
+) -> None:
     data = tmp_path / "a" / "b" / "data"
     result = CliRunner().invoke(cli_app, ["merchant", "create", "--mchid", mchid, "--data-dir", str(data)])
     assert result.exit_code == 1, result.output
@@ -115,7 +129,7 @@ def test_the_cli_refuses_a_mchid_the_control_plane_refuses(tmp_path: Path, mchid
     assert not (data / "merchants").exists() or not any((data / "merchants").iterdir())
 
     async def control_plane() -> None:
-        app = create_app(Settings(data_dir=data))
+        app = create_app(Settings(data_dir=data, key_pool_dir=key_pool_dir))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             answer = await client.post("/emulator/v1/merchants", json={"mchid": mchid})
@@ -126,11 +140,11 @@ def test_the_cli_refuses_a_mchid_the_control_plane_refuses(tmp_path: Path, mchid
     assert not valid_mchid(mchid)
 
 
-def test_the_domain_refuses_the_same_mchids(tmp_path: Path) -> None:
+def test_the_domain_refuses_the_same_mchids(tmp_path: Path, key_pool: KeyPool) -> None:
     settings = Settings(data_dir=tmp_path)
     store = open_store(settings)
     try:
-        merchants = build_domain(store, settings).merchants
+        merchants = build_domain(store, settings, key_source=key_pool).merchants
         for mchid in BAD_MCHIDS:
             with pytest.raises(DomainError):
                 merchants.create(mchid)
