@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.asgi import client, make_app, new_merchant
+from tests.support.asgi import client, new_merchant
 from tests.support.fuzz_corpus import (
     ENV,
     NOTIFY,
@@ -39,6 +39,9 @@ from tests.support.fuzz_corpus import (
     calls,
     covering_calls,
 )
+from tests.support.keys import KeyPool
+from wxpay_emulator.app import create_app
+from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.cloud_pay import ensure_provider
 from wxpay_emulator.domain.models import Merchant
 from wxpay_emulator.testing import run_emulator
@@ -79,6 +82,16 @@ class Tracebacks(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.exc_info:
             self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def key_pool_dir(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Path:
+    """Keys of the session's pool as files (``WXPAY_EMULATOR_KEY_POOL_DIR``): the campaigns' emulators
+    give their merchants these instead of generating three keys each (five merchants' keys differ)."""
+    folder = tmp_path_factory.mktemp("key-pool")
+    for i in range(15):
+        (folder / f"{i:02d}.pem").write_bytes(key_pool.private_key_pem())
+    return folder
 
 
 @pytest.fixture
@@ -131,11 +144,11 @@ def report(failures: list[str], seed: int, sent: dict[str, int]) -> str:
     return "\n".join([head, *failures[:10]])
 
 
-def test_in_process_campaign(tracebacks: Tracebacks) -> None:
+def test_in_process_campaign(tracebacks: Tracebacks, key_pool_dir: Path) -> None:
     seed = campaign_seed(IN_PROCESS_SEED)
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(Path(tmp))
+        app = create_app(Settings(data_dir=Path(tmp), key_pool_dir=key_pool_dir))
         provider = ensure_provider(app.state.domain.merchants)
         direct, sp = new_merchant(app), new_merchant(app)
         sub = new_merchant(app, sp_mchid=sp.mchid)
@@ -169,11 +182,11 @@ def test_in_process_campaign(tracebacks: Tracebacks) -> None:
     assert set(sent) == {"v3", "v2", "cloud", "miniprogram", "control"}
 
 
-def test_real_server_campaign(tmp_path: Path) -> None:
+def test_real_server_campaign(tmp_path: Path, key_pool_dir: Path) -> None:
     """A shorter run against ``wxpay-emulator serve``: its answers, then its log, checked."""
     seed = campaign_seed(SERVER_SEED)
     rng = random.Random(seed)
-    with run_emulator(tmp_path / "data") as emu:
+    with run_emulator(tmp_path / "data", env={"WXPAY_EMULATOR_KEY_POOL_DIR": str(key_pool_dir)}) as emu:
         http_options: dict[str, Any] = emu.http_options()
         made = [emu.create_merchant() for _ in range(2)]
         sub_info = emu.create_merchant(sp_mchid=made[1]["mchid"])
