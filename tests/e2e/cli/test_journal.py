@@ -154,6 +154,7 @@ def test_server_json_names_the_running_emulator(emu: Emu) -> None:
     info = server_file.read(emu.process.data_dir)
     assert info is not None and info["url"] == emu.url and info["port"] == emu.process.port
     script = Path(sys.executable).parent / "wxpay-emulator"  # the console script pyproject.toml declares
+    assert script.exists(), f"no {script}: install the project (pip install -e .) in this environment"
     version = subprocess.run(
         [str(script), "--version"], capture_output=True, text=True, env=_env(emu.process.data_dir), timeout=60
     )
