@@ -10,9 +10,10 @@ import pytest
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.support.common import DEFAULT_MCHID, FAST_NOTIFY, OPENID, new_trade_no
+from tests.support.common import DEFAULT_MCHID, FAST_NOTIFY, new_trade_no
 from tests.support.emulator import Emu
 from tests.support.receiver import Receiver
+from tests.support.v2 import paid_order
 from wxpay_emulator.testing import EmulatorProcess
 
 CLIENT_IP = "127.0.0.1"
@@ -30,21 +31,6 @@ def client_of(process: EmulatorProcess, mchid: str = DEFAULT_MCHID, **kw: Any) -
     client = WeChatPayV2(m["appid"], m["api_key"], m["mchid"], timeout=10, **kw)
     client.API_BASE_URL = process.url + "/"
     return client
-
-
-def paid_order(client: WeChatPayV2, emu: Emu, total: int = 100) -> str:
-    out_trade_no = new_trade_no("RF")
-    client.order.create(
-        "JSAPI",
-        "退款测试",
-        total,
-        "http://127.0.0.1:9/n",
-        client_ip=CLIENT_IP,
-        user_id=OPENID,
-        out_trade_no=out_trade_no,
-    )
-    assert emu.pay(mchid=client.mch_id, out_trade_no=out_trade_no).status_code == 200
-    return out_trade_no
 
 
 def test_partial_refunds_query_and_notification(
