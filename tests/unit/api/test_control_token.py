@@ -168,7 +168,9 @@ def test_on_loopback_without_a_token_nothing_changes(tmp_path: Path) -> None:
         ("/emulator/v1/orders", "token=" + TOKEN, "/emulator/v1/orders"),
     ],
 )
-def test_the_token_visit_redirects_only_to_a_path_of_this_origin(path: str, query: str, location: str) -> None:
+def test_the_token_visit_redirects_only_to_a_path_of_this_origin(
+    path: str, query: str, location: str
+) -> None:
     """A path that starts with ``//`` (or ``/\\``, which browsers read alike) would make the redirect
     a network-path reference to another host: an open redirect. It is made a path of this origin."""
     shapes = Shapes(shape for spec in FAMILIES for shape in spec.shapes)
