@@ -288,7 +288,8 @@ class Dispatcher:
 
     def _claim_and_sign(self, limit: int, skip: list[str]) -> list[Notification]:
         """On a worker thread: claim due rows, then sign each one's request (RSA signing is the one
-        expensive step of a delivery, and runs without the GIL beside the event loop's HTTP work), and
+        expensive step of a delivery; recent cryptography releases the GIL for it, so it runs beside the
+        event loop's HTTP work), and
         read the business clock's offset for the attempts' times (no store read on the event loop)."""
         claimed = self.domain.notifications.claim(self.owner, limit, self.lease_seconds, skip)
         for n in claimed:
