@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wxpay_emulator.api.cloud import ensure_cloud_provider
 from wxpay_emulator.api.control_token import RequireControlToken, control_token
 from wxpay_emulator.api.emulator.errors import EMULATOR_STATUS
+from wxpay_emulator.api.family import attach
 from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
 from wxpay_emulator.api.journal_middleware import JournalMiddleware
 from wxpay_emulator.api.limits import LimitBody
@@ -138,17 +139,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     error_shapes = Shapes([*shapes, DASHBOARD_SHAPE])
     routers = [(spec, spec.router()) for spec in FAMILIES]
     for spec, router in routers:
-        app.include_router(router)
+        attach(app.router, router)
         for exc_type, handler in spec.handlers.items():
             app.add_exception_handler(exc_type, handler)  # type: ignore[arg-type]
-    app.include_router(pages.router)
-    app.include_router(audit_routes.router)  # a face, like the pages: POST /emulator/v1/audits
+    attach(app.router, pages.router)
+    attach(app.router, audit_routes.router)  # a face, like the pages: POST /emulator/v1/audits
     # The dashboard (/, /dashboard/...), its assets and the API reference (/emulator/docs).
-    app.include_router(dashboard_views.router)
-    app.include_router(dashboard_journal.router)  # /dashboard/requests: the request journal
-    app.include_router(dashboard_audit.router)  # /dashboard/audit: the notify-handler audit
-    app.include_router(dashboard_docs.router)
-    app.include_router(dashboard_web.assets)
+    attach(app.router, dashboard_views.router)
+    attach(app.router, dashboard_journal.router)  # /dashboard/requests: the request journal
+    attach(app.router, dashboard_audit.router)  # /dashboard/audit: the notify-handler audit
+    attach(app.router, dashboard_docs.router)
+    attach(app.router, dashboard_web.assets)
     for route in api_routes(app.routes):  # OpenAPI tags follow the operation each route declares
         name = operation_of(route)
         if name is not None:

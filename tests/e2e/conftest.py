@@ -5,6 +5,8 @@ Everything here talks to 127.0.0.1 only, and every wait has a deadline and a bou
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,14 +29,23 @@ SERVER_POOL_KEYS = 30
 
 @pytest.fixture(scope="session", autouse=True)
 def server_key_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every emulator process this session starts takes its merchants' RSA keys from one folder of keys
-    generated here once (``WXPAY_EMULATOR_KEY_POOL_DIR``, crypto/keys.py ``PooledKeys``) instead of
-    generating nine at start. Certificates, serials and ids are still made per merchant."""
-    folder = tmp_path_factory.mktemp("key-pool")
-    for i in range(SERVER_POOL_KEYS):
-        path = folder / f"{i:02d}.pem"
-        path.write_bytes(generate_private_key_pem())
-        path.chmod(0o600)
+    """Every emulator process this run starts takes its merchants' RSA keys from one folder of keys
+    generated once (``WXPAY_EMULATOR_KEY_POOL_DIR``, crypto/keys.py ``PooledKeys``) instead of
+    generating nine at start. Certificates, serials and ids are still made per merchant. Under xdist
+    the workers share the folder: the first to take the lock generates it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's base temp, common to every worker
+    folder = root / "server-key-pool"
+    with (root / "server-key-pool.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "complete").exists():
+            folder.mkdir(exist_ok=True)
+            for i in range(SERVER_POOL_KEYS):
+                path = folder / f"{i:02d}.pem"
+                path.write_bytes(generate_private_key_pem())
+                path.chmod(0o600)
+            (folder / "complete").touch()
     name = "WXPAY_EMULATOR_KEY_POOL_DIR"
     previous = os.environ.get(name)
     os.environ[name] = str(folder)
@@ -68,13 +79,44 @@ def emulator_database_url() -> str | None:
     return None
 
 
+SharedEmulators = Callable[[dict[str, str]], EmulatorProcess]
+
+
+@pytest.fixture(scope="session")
+def shared_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedEmulators]:
+    """This worker's SQLite emulator processes, one per distinct environment: modules with the same
+    settings share one, since a start costs seconds. ``emu`` resets orders, refunds, notifications,
+    faults and the clock before each test; merchants a module makes stay, and disturb no other."""
+    started: dict[tuple[tuple[str, str], ...], EmulatorProcess] = {}
+    with contextlib.ExitStack() as stack:
+
+        def get(env: dict[str, str]) -> EmulatorProcess:
+            key = tuple(sorted(env.items()))
+            if key not in started:
+                data_dir = tmp_path_factory.mktemp("emulator")
+                started[key] = stack.enter_context(run_emulator(data_dir, env=env))
+            return started[key]
+
+        yield get
+
+
 @pytest.fixture(scope="module")
 def emulator_process(
-    tmp_path_factory: pytest.TempPathFactory, emulator_env: dict[str, str], emulator_database_url: str | None
+    shared_emulators: SharedEmulators,
+    tmp_path_factory: pytest.TempPathFactory,
+    emulator_env: dict[str, str],
+    emulator_database_url: str | None,
 ) -> Iterator[EmulatorProcess]:
-    data_dir = tmp_path_factory.mktemp("emulator")
-    with run_emulator(data_dir, env=emulator_env, database_url=emulator_database_url) as process:
+    """The module's emulator: the worker's shared one for its settings, or, on a database of the
+    module's own (PostgreSQL modules drop theirs at the end), a process of its own."""
+    if emulator_database_url is None:
+        process = shared_emulators(emulator_env)
+        assert process.proc is not None and process.proc.poll() is None, process.log()[-3000:]
         yield process
+        return
+    data_dir = tmp_path_factory.mktemp("emulator")
+    with run_emulator(data_dir, env=emulator_env, database_url=emulator_database_url) as own:
+        yield own
 
 
 @pytest.fixture(scope="module")

@@ -56,5 +56,9 @@ class Emu:
         return found
 
     def reset(self) -> None:
+        """Orders, refunds, notifications and the clock (``/reset``), and every armed fault: a module's
+        emulator may be shared with modules before it (tests/e2e/conftest.py)."""
         response = self.control("POST", "/reset")
         assert response.status_code == 200, response.text
+        cleared = self.control("DELETE", "/faults")
+        assert cleared.status_code in (200, 204), cleared.text

@@ -48,3 +48,15 @@ def test_a_connection_given_back_after_dispose_is_closed(store: Store) -> None:
     conn.close()
     with pytest.raises(Exception, match=r"(?i)closed"):
         raw.cursor().execute("SELECT 1")  # type: ignore[union-attr]
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    """migrate() skips Alembic when the store is at head_revision(): it must be Alembic's own head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from wxpay_emulator.storage.db import MIGRATIONS, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert [head_revision()] == ScriptDirectory.from_config(cfg).get_heads()

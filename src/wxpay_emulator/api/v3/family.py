@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
 
-from wxpay_emulator.api.family import FamilySpec
+from wxpay_emulator.api.family import FamilySpec, attach
 from wxpay_emulator.api.v3 import combine, partner, refund, render, routes
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error, body_of
@@ -25,9 +25,8 @@ VIEWS = Views(order=render.any_transaction, combine=render.combine_transaction, 
 
 def _router() -> APIRouter:
     aggregate = APIRouter()
-    for sub in (routes.router, partner.router, combine.router, refund.router):
-        aggregate.include_router(sub)
-    aggregate.include_router(routes.fallback)  # last: unknown /v3 paths answer EMULATOR_NOT_IMPLEMENTED
+    attach(aggregate, routes.router, partner.router, combine.router, refund.router)
+    attach(aggregate, routes.fallback)  # last: unknown /v3 paths answer EMULATOR_NOT_IMPLEMENTED
     return aggregate
 
 
