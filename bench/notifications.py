@@ -65,23 +65,28 @@ class ReceiverProcess:
         cmd += ["--seconds", str(DEADLINE), "--hang", ",".join(map(str, hang_ports))]
         self.proc = subprocess.Popen(cmd)
         self.url = f"http://127.0.0.1:{self.port}"
+        # One client for every poll: a fresh httpx.get() builds an SSL context each time, tens of ms of
+        # CPU here, taken from the dispatcher under measurement (it holds the GIL) ten times a second.
+        self.client = httpx.Client(timeout=10, trust_env=False)
         for _ in range(600):  # a loaded machine can take a while to start an interpreter
             try:
-                httpx.get(self.url + "/count", timeout=1, trust_env=False)
+                self.client.get(self.url + "/count", timeout=1)
                 return
             except httpx.HTTPError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("receiver did not start")
 
     def count(self) -> int:
-        return int(httpx.get(self.url + "/count", timeout=5, trust_env=False).text)
+        return int(self.client.get(self.url + "/count").text)
 
     def arrivals(self) -> dict[str, float]:
-        httpx.get(self.url + "/dump", timeout=10, trust_env=False)
+        self.client.get(self.url + "/dump")
         data = json.loads(self.out.read_text())
         return {i: t for i, t in data["arrivals"]}
 
     def stop(self) -> None:
+        self.client.close()
         self.proc.terminate()
         self.proc.wait(10)
 

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wxpay_emulator import server_file
 from wxpay_emulator.audit.cli import audit_app
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import KeyMode, Merchant
@@ -52,7 +53,7 @@ Token = Annotated[
         "(default: the one in the data dir's server.json)",
     ),
 ]
-DEFAULT_URL = "http://127.0.0.1:8600"
+DEFAULT_URL = server_file.DEFAULT_URL
 
 
 def version() -> str:
@@ -84,28 +85,8 @@ def _main(
 def resolve_url(url: str | None, token: str | None = None) -> tuple[str, Any, dict[str, str]]:
     """(base URL, httpx ``verify``, headers) of the emulator a command talks to: ``--url`` /
     WXPAY_EMULATOR_URL, else the running ``serve`` of the data dir (its server.json), else
-    http://127.0.0.1:8600. The control token is ``--token`` / WXPAY_EMULATOR_CONTROL_TOKEN, else the one
-    server.json names (only when talking to that server)."""
-    import ssl
-
-    from wxpay_emulator import server_file
-
-    data_dir = _settings().data_dir
-    info = server_file.read(data_dir)
-    if info is not None and url and url.rstrip("/") != str(info["url"]).rstrip("/"):
-        info = None  # another server than the data dir's: nothing of server.json applies to it
-    if info is not None:
-        url = str(info["url"])
-        if not token and isinstance(info.get("token"), str):
-            token = str(info["token"])
-    url = (url or DEFAULT_URL).rstrip("/")
-    verify: Any = True
-    if url.startswith("https://"):
-        ca = Path(info["ca"]) if info is not None and info.get("ca") else data_dir / "tls" / "server.pem"
-        if ca.exists():
-            verify = ssl.create_default_context(cafile=str(ca))
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return url, verify, headers
+    http://127.0.0.1:8600 (server_file.resolve)."""
+    return server_file.resolve(_settings().data_dir, url, token)
 
 
 def print_table(table: Table) -> None:

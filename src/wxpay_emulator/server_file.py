@@ -16,6 +16,7 @@ from typing import Any
 from wxpay_emulator.filemodes import private_dir, write_private
 
 NAME = "server.json"
+DEFAULT_URL = "http://127.0.0.1:8600"
 
 
 def path_in(data_dir: Path) -> Path:
@@ -64,3 +65,27 @@ def remove(data_dir: Path, pid: int) -> None:
     with contextlib.suppress(OSError, ValueError):
         if json.loads(target.read_text(encoding="utf-8")).get("pid") == pid:
             target.unlink()
+
+
+def resolve(data_dir: Path, url: str | None, token: str | None = None) -> tuple[str, Any, dict[str, str]]:
+    """(base URL, httpx ``verify``, headers) of the emulator a CLI command talks to: ``url`` (``--url`` /
+    WXPAY_EMULATOR_URL), else the running ``serve`` of ``data_dir`` (its server.json), else
+    DEFAULT_URL. The control token is ``token`` (``--token`` / WXPAY_EMULATOR_CONTROL_TOKEN), else the
+    one server.json names (only when talking to that server)."""
+    import ssl
+
+    info = read(data_dir)
+    if info is not None and url and url.rstrip("/") != str(info["url"]).rstrip("/"):
+        info = None  # another server than the data dir's: nothing of server.json applies to it
+    if info is not None:
+        url = str(info["url"])
+        if not token and isinstance(info.get("token"), str):
+            token = str(info["token"])
+    url = (url or DEFAULT_URL).rstrip("/")
+    verify: Any = True
+    if url.startswith("https://"):
+        ca = Path(info["ca"]) if info is not None and info.get("ca") else data_dir / "tls" / "server.pem"
+        if ca.exists():
+            verify = ssl.create_default_context(cafile=str(ca))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return url, verify, headers

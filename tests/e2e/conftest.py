@@ -6,6 +6,7 @@ Everything here talks to 127.0.0.1 only, and every wait has a deadline and a bou
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,14 +29,23 @@ SERVER_POOL_KEYS = 30
 
 @pytest.fixture(scope="session", autouse=True)
 def server_key_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every emulator process this session starts takes its merchants' RSA keys from one folder of keys
-    generated here once (``WXPAY_EMULATOR_KEY_POOL_DIR``, crypto/keys.py ``PooledKeys``) instead of
-    generating nine at start. Certificates, serials and ids are still made per merchant."""
-    folder = tmp_path_factory.mktemp("key-pool")
-    for i in range(SERVER_POOL_KEYS):
-        path = folder / f"{i:02d}.pem"
-        path.write_bytes(generate_private_key_pem())
-        path.chmod(0o600)
+    """Every emulator process this run starts takes its merchants' RSA keys from one folder of keys
+    generated once (``WXPAY_EMULATOR_KEY_POOL_DIR``, crypto/keys.py ``PooledKeys``) instead of
+    generating nine at start. Certificates, serials and ids are still made per merchant. Under xdist
+    the workers share the folder: the first to take the lock generates it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's base temp, common to every worker
+    folder = root / "server-key-pool"
+    with (root / "server-key-pool.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "complete").exists():
+            folder.mkdir(exist_ok=True)
+            for i in range(SERVER_POOL_KEYS):
+                path = folder / f"{i:02d}.pem"
+                path.write_bytes(generate_private_key_pem())
+                path.chmod(0o600)
+            (folder / "complete").touch()
     name = "WXPAY_EMULATOR_KEY_POOL_DIR"
     previous = os.environ.get(name)
     os.environ[name] = str(folder)

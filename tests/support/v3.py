@@ -1,4 +1,5 @@
-"""Hand-signed APIv3 requests and verification of the platform's signatures."""
+"""Hand-signed APIv3 requests and verification of the platform's signatures; orders placed (and paid)
+through wechatpayv3."""
 
 import base64
 import json
@@ -12,8 +13,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from wechatpayv3 import WeChatPay, WeChatPayType
 
 from tests.support.common import AUTH_SCHEME, OPENID
+from tests.support.emulator import Emu
 
 
 @lru_cache(maxsize=64)
@@ -140,3 +143,47 @@ class V3Api:
         }
         body.update(overrides)
         return {k: v for k, v in body.items() if v is not None}
+
+
+# --- orders through wechatpayv3 ------------------------------------------------------------------------
+
+PAY_TYPES = {
+    "JSAPI": WeChatPayType.JSAPI,
+    "APP": WeChatPayType.APP,
+    "H5": WeChatPayType.H5,
+    "NATIVE": WeChatPayType.NATIVE,
+}
+H5_SCENE = {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}
+
+
+def sdk_json(result: tuple[int, Any]) -> tuple[int, dict[str, Any]]:
+    """wechatpayv3's (status, text) with the text read as JSON ({} when empty)."""
+    code, text = result
+    return code, json.loads(text) if text else {}
+
+
+def place(
+    wxpay: WeChatPay, kind: str, out_trade_no: str, total: int = 101, **extra: Any
+) -> tuple[int, dict[str, Any]]:
+    """wechatpayv3's pay for ``kind`` (JSAPI, APP, H5, NATIVE): JSAPI with the tests' openid, H5 with a
+    Wap scene_info, unless ``extra`` says otherwise."""
+    if kind == "JSAPI":
+        extra.setdefault("payer", {"openid": OPENID})
+    if kind == "H5":
+        extra.setdefault("scene_info", H5_SCENE)
+    extra.setdefault("description", "Image形象店-深圳腾大-QQ公仔")
+    return sdk_json(
+        wxpay.pay(out_trade_no=out_trade_no, amount={"total": total}, pay_type=PAY_TYPES[kind], **extra)
+    )
+
+
+def paid_order(
+    wxpay: WeChatPay, emu: Emu, mchid: str, out_trade_no: str, total: int = 100, **extra: Any
+) -> dict[str, Any]:
+    """A NATIVE order placed through wechatpayv3 and paid by the simulated payer: its transaction JSON."""
+    code, placed = place(wxpay, "NATIVE", out_trade_no, total, **extra)
+    assert code == 200, placed
+    paid = emu.pay(mchid=mchid, out_trade_no=out_trade_no)
+    assert paid.status_code == 200, paid.text
+    transaction: dict[str, Any] = paid.json()
+    return transaction

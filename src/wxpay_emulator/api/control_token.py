@@ -100,7 +100,7 @@ class RequireControlToken:
         given = [value for key, value in query if key == QUERY]
         if scope.get("method") in ("GET", "HEAD") and given and _matches(given[-1], self.token):
             rest = urlencode([(k, v) for k, v in query if k != QUERY])
-            response = RedirectResponse(path + (f"?{rest}" if rest else ""), status_code=303)
+            response = RedirectResponse(same_origin(path) + (f"?{rest}" if rest else ""), status_code=303)
             secure = scope.get("scheme") == "https"
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="lax", secure=secure, path="/")
             await response(scope, receive, send)
@@ -114,6 +114,12 @@ class RequireControlToken:
             body, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="wxpay-emulator"'}
         )
         await refusal(scope, receive, send)
+
+
+def same_origin(path: str) -> str:
+    """``path`` as a path of this origin: a leading ``//`` (or ``/\\``, which browsers read alike)
+    would make a redirect to it a network-path reference to another host (an open redirect)."""
+    return "/" + path.lstrip("/\\")
 
 
 def _cookies(header: str) -> dict[str, str]:

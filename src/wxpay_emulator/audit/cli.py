@@ -1,6 +1,7 @@
 """``wxpay-emulator audit notify URL``: the report card of a merchant's notification handler.
 
-It asks the running emulator (``--url``) to run the audit (``POST /emulator/v1/audits``): the emulator
+It asks the running emulator (``--url`` / WXPAY_EMULATOR_URL, else the ``serve`` of the data dir, from its
+server.json, as every other command finds it) to run the audit (``POST /emulator/v1/audits``): the emulator
 holds the platform keys. Exit status: 0 when every check passes, 1 when one fails, 2 when the audit could
 not run (emulator unreachable, unknown merchant or order).
 """
@@ -16,7 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wxpay_emulator import server_file
 from wxpay_emulator.audit.report import Report, write_junit
+from wxpay_emulator.config import Settings
 
 audit_app = typer.Typer(help="Audit your integration against WeChat Pay's rules.", no_args_is_help=True)
 
@@ -38,14 +41,20 @@ def notify(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     junit: Annotated[Path | None, typer.Option("--junit", help="also write a JUnit XML file")] = None,
     url: Annotated[
-        str, typer.Option("--url", envvar="WXPAY_EMULATOR_URL", help="a running emulator")
-    ] = "http://127.0.0.1:8600",
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="WXPAY_EMULATOR_URL",
+            help="a running emulator (default: the one serving the data dir, from its server.json)",
+        ),
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(
             "--token",
             envvar="WXPAY_EMULATOR_CONTROL_TOKEN",
-            help="the control token of an emulator bound to a non-loopback address",
+            help="the control token of an emulator bound to a non-loopback address "
+            "(default: the one in the data dir's server.json)",
         ),
     ] = None,
 ) -> None:
@@ -55,13 +64,18 @@ def notify(
     for key, value in (("mchid", mchid), ("out_trade_no", out_trade_no), ("sign_type", sign_type)):
         if value is not None:
             body[key] = value
+    base, verify, headers = server_file.resolve(Settings().data_dir, url, token)
     try:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = httpx.post(
-            url.rstrip("/") + "/emulator/v1/audits", json=body, timeout=120, trust_env=False, headers=headers
+            base + "/emulator/v1/audits",
+            json=body,
+            timeout=120,
+            trust_env=False,
+            verify=verify,
+            headers=headers,
         )
     except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach the emulator at {url}: {exc}[/red]")
+        console.print(f"[red]cannot reach the emulator at {base}: {exc}[/red]")
         raise typer.Exit(2) from exc
     data = response.json()
     if response.status_code >= 400:

@@ -16,9 +16,11 @@ family's own acknowledgement rule (notify/protocols.py):
   and signs nothing the merchant could verify, so only ``genuine_accepted``, ``duplicate_acknowledged``
   and ``answered_within_5s`` apply.
 
-The refused probes go first, then the genuine notice, then its duplicate: a handler that (wrongly) lets
-"already processed" short-cut its checks cannot pass a refused check by the genuine one's doing. Each
-refused probe is a distinct notification (its own ``id`` or ``nonce_str``).
+A refused check passes only if the genuine notice was acknowledged: a handler that answers everything
+with 404 or 500 refuses the broken probes too, which proves nothing, so its refused checks fail as
+"inconclusive". The refused probes go first, then the genuine notice, then its duplicate: a handler
+that (wrongly) lets "already processed" short-cut its checks cannot pass a refused check by the genuine
+one's doing. Each refused probe is a distinct notification (its own ``id`` or ``nonce_str``).
 
 The order: ``out_trade_no`` given, the body of that order's real payment notification from the outbox
 (it must have been paid). Otherwise a synthetic paid order (``AUDIT_<hex>``, 1 fen, JSAPI, openid
@@ -29,6 +31,7 @@ refunds in the emulator are unchanged by an audit.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import secrets
 import threading
@@ -153,6 +156,22 @@ def _refused(name: str, family: str, sends: list[tuple[str, Sent]]) -> Check:
     observed = "; ".join(f"{label}: {s.describe()}" if label else s.describe() for label, s in sends)
     passed = all(s.error is None and not s.acknowledged for _, s in sends)
     return Check(name, passed, REFUSED[family], observed, str(RULES[name]))
+
+
+def _proven(checks: list[Check], genuine: Sent) -> list[Check]:
+    """A refusal proves something only beside an acknowledged genuine notice: a handler that answers
+    everything with 404 or 500 "refuses" every broken probe too. When the genuine notice was not
+    acknowledged, every refused check fails as inconclusive, saying why."""
+    if genuine.error is None and genuine.acknowledged:
+        return checks
+    why = (
+        f"inconclusive: the genuine notification was not acknowledged ({genuine.describe()}), so this "
+        "refusal proves nothing; fix genuine_accepted first. Observed: "
+    )
+    return [
+        dataclasses.replace(c, passed=False, observed=why + c.observed) if c.name.endswith("_refused") else c
+        for c in checks
+    ]
 
 
 def _accepted(name: str, family: str, sent: Sent) -> Check:
@@ -351,7 +370,7 @@ def _v3_checks(notice: Notice, prober: Prober, domain: Domain, timeout: float) -
         _accepted("duplicate_acknowledged", "v3", again),
         _timely("v3", prober, timeout),
     ]
-    return order
+    return _proven(order, first)
 
 
 def _v2_checks(notice: Notice, prober: Prober, timeout: float) -> list[Check]:
@@ -371,7 +390,7 @@ def _v2_checks(notice: Notice, prober: Prober, timeout: float) -> list[Check]:
     mismatched = prober.send(notices.signed_xml(fresh(), key, other_type), headers)
     first = prober.send(notice.body, headers)
     again = prober.send(notice.body, headers)
-    return [
+    checks = [
         _accepted("genuine_accepted", "v2", first),
         _refused("wrong_sign_refused", "v2", [(f"{sign_type} with another key", wrong)]),
         _refused(
@@ -380,6 +399,7 @@ def _v2_checks(notice: Notice, prober: Prober, timeout: float) -> list[Check]:
         _accepted("duplicate_acknowledged", "v2", again),
         _timely("v2", prober, timeout),
     ]
+    return _proven(checks, first)
 
 
 def _cloud_checks(notice: Notice, prober: Prober, timeout: float) -> list[Check]:

@@ -195,39 +195,52 @@ class NotificationService:
     def record_attempt(self, attempt: DeliveryAttempt, acknowledged: bool) -> None:
         self.record_attempts([(attempt, acknowledged)], None)
 
-    def record_attempts(self, results: Sequence[tuple[DeliveryAttempt, bool]], owner: str | None) -> None:
-        """Record finished attempts in one unit of work, and give back ``owner``'s claims on them."""
+    def record_attempts(
+        self, results: Sequence[tuple[DeliveryAttempt, bool]], owner: str | None
+    ) -> builtins.list[str]:
+        """Record finished attempts in one unit of work and give back ``owner``'s claims on them;
+        returns the ids recorded. An attempt is recorded only on a row ``owner`` still holds
+        (storage/outbox_repo.py): if its lease ran out and another process claimed the row since,
+        that process's attempt decides the row's state and this one is dropped (not counted twice,
+        never overwriting a newer answer). ``owner`` None records on any existing row (a row reset
+        while in flight is gone and records nothing)."""
         if not results:
-            return
+            return []
         now = self.clock.now()
         with self.uow() as uow:
+            repo = uow.notifications
+            held = repo.held([attempt.notification_id for attempt, _ in results], owner)
+            attempts: builtins.list[DeliveryAttempt] = []
+            changes: builtins.list[dict[str, object]] = []
             for attempt, acknowledged in results:
-                self._record(uow, attempt, acknowledged, now)
-            uow.notifications.release([attempt.notification_id for attempt, _ in results], owner)
+                current = held.pop(attempt.notification_id, None)
+                if current is None:  # not ours any more (or reset), or a second attempt in one batch
+                    continue
+                attempts.append(attempt)
+                changes.append(self._after(current, acknowledged, now))
+            repo.add_attempts(attempts)
+            repo.finish(changes)
+        return [a.notification_id for a in attempts]
 
-    def _record(
-        self, uow: UnitOfWork, attempt: DeliveryAttempt, acknowledged: bool, now: dt.datetime
-    ) -> None:
-        repo = uow.notifications
-        current = repo.get(attempt.notification_id)
-        if current is None:  # reset while in flight
-            return
-        repo.add_attempt(attempt)
+    def _after(self, current: Notification, acknowledged: bool, now: dt.datetime) -> dict[str, object]:
+        """The row's new state after one more attempt."""
         attempts = current.attempts + 1
+        change: dict[str, object] = {
+            "id": current.id,
+            "attempts": attempts,
+            "status": current.status.value,
+            "next_attempt_at": None,
+            "delivered_at": current.delivered_at,
+        }
         if acknowledged:
-            repo.update(
-                current.id,
-                attempts=attempts,
-                status=NotificationStatus.DELIVERED,
-                delivered_at=now,
-                next_attempt_at=None,
-            )
-            return
+            change.update(status=NotificationStatus.DELIVERED.value, delivered_at=now)
+            return change
         delay = next_delay(attempts, self.time_scale)
         if delay is None:
-            repo.update(current.id, attempts=attempts, status=NotificationStatus.FAILED, next_attempt_at=None)
+            change.update(status=NotificationStatus.FAILED.value)
         else:
-            repo.update(current.id, attempts=attempts, next_attempt_at=now + dt.timedelta(seconds=delay))
+            change.update(next_attempt_at=now + dt.timedelta(seconds=delay))
+        return change
 
     def list(
         self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None

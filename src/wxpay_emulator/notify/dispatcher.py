@@ -12,8 +12,17 @@ is written in this process, the clock moves, a slot frees), the next row falls d
 
 What acknowledges depends on the family (protocols.py: 200/204 for APIv3, the SUCCESS XML for APIv2,
 ``errcode: 0`` for cloud callbacks); anything else, a timeout (5 s) or a refused connection is a
-failure, retried on the schedule in schedule.py. Finished attempts are recorded in batches, one
-transaction for all that finished together.
+failure, retried on the schedule in schedule.py. An attempt's whole wall time (connect, send, every
+read of the answer) is bounded by the timeout, so it always ends inside its lease; a row this process
+still has in hand is never started a second time, even if a claim hands it back again. Finished
+attempts are recorded in batches, one transaction for all that finished together, and only on rows
+this process still holds (storage/outbox_repo.py: a row another process took after this one's lease
+ran out keeps that process's attempt).
+
+The HTTP client is httpx's own transport (``httpx.AsyncHTTPTransport``, one connection pool), called
+directly with a prepared ``httpx.Request``: the same connection pool, HTTP/1.1 parser and timeouts as an
+``AsyncClient``, without its per-request work that delivery does not use (cookies, auth, redirects,
+event hooks, URL merging).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import os
 import socket
@@ -109,6 +119,7 @@ class Dispatcher:
         self._store_calls: set[asyncio.Future[Any]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, deque[Notification]] = {}  # per endpoint, claimed, not yet started
+        self._in_hand: set[str] = set()  # ids waiting or in flight here (until their task ends)
         self._shutting_down = False
         self._in_flight: Counter[str] = Counter()
         self._held: Counter[str] = Counter()
@@ -116,6 +127,10 @@ class Dispatcher:
         self._finished: list[tuple[DeliveryAttempt, bool]] = []
         self._finished_event = asyncio.Event()
         self._merchants: dict[str, tuple[float, Merchant]] = {}
+        self._signed: dict[str, tuple[bytes, dict[str, str]]] = {}  # claimed rows' signed requests
+        self._clock_offset = 0.0  # the business clock's, read with each claim
+        # httpx's per-phase timeouts, as an AsyncClient would put them on each request.
+        self._extensions = {"timeout": httpx.Timeout(timeout_seconds).as_dict()}
 
     def wake(self) -> None:
         """Thread-safe: deliver what is due now (the clock moved, a row was written)."""
@@ -151,11 +166,12 @@ class Dispatcher:
         future.add_done_callback(self._store_calls.discard)
         return await asyncio.shield(future)
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> httpx.AsyncHTTPTransport:
+        """The outgoing HTTP client: httpx's transport (no proxy from the environment, no retry)."""
         limits = httpx.Limits(
             max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight
         )
-        return httpx.AsyncClient(timeout=self.timeout, trust_env=False, limits=limits)
+        return httpx.AsyncHTTPTransport(limits=limits, retries=0)
 
     async def _run(self) -> None:
         async with self._client() as client:
@@ -190,26 +206,44 @@ class Dispatcher:
         done = {a.notification_id for a, _ in finished}
         unattempted = [n.id for q in self._waiting.values() for n in q]
         unattempted += [t.get_name() for t in in_flight if t.get_name() not in done]
+        self._in_hand.clear()
+        self._signed.clear()
         with contextlib.suppress(Exception):
-            await self._store(self.domain.notifications.record_attempts, finished, self.owner)
-            await log_attempts(self.domain, finished, self._store)
+            await self._record(finished)
         with contextlib.suppress(Exception):
             await self._store(self.domain.notifications.release, unattempted, self.owner)
         self._waiting.clear()
 
-    async def deliver_due(self, client: httpx.AsyncClient) -> int:
+    async def deliver_due(self) -> int:
         """One pass, waited out: claim what is due, deliver it, record every attempt. Returns the
         number of rows claimed (for tests and tools; the running loop does not wait like this)."""
         self.doorbell.loop = asyncio.get_running_loop()
-        claimed = await self._claim_and_start(client)
-        while self._tasks or any(self._waiting.values()):
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        async with self._client() as client:
+            claimed = await self._claim_and_start(client)
+            while self._tasks or any(self._waiting.values()):
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
         finished, self._finished = self._finished, []
-        await self._store(self.domain.notifications.record_attempts, finished, self.owner)
-        await log_attempts(self.domain, finished, self._store)
+        await self._record(finished)
         return claimed
 
-    async def _pass(self, client: httpx.AsyncClient) -> float:
+    async def _record(self, finished: list[tuple[DeliveryAttempt, bool]]) -> None:
+        """Record finished attempts (raises if the store fails: the rows stay claimed and go out again
+        when the lease runs out); an attempt on a row this process no longer holds is dropped."""
+        if not finished:
+            return
+        recorded = set(await self._store(self.domain.notifications.record_attempts, finished, self.owner))
+        kept = [(a, ok) for a, ok in finished if a.notification_id in recorded]
+        if len(kept) < len(finished):
+            lost = sorted({a.notification_id for a, _ in finished} - recorded)
+            log.warning(
+                "%d delivery attempts not recorded: their rows are no longer claimed by this process "
+                "(the lease ran out and another process took them, or they were reset): %s",
+                len(lost),
+                ", ".join(lost[:10]),
+            )
+        await log_attempts(self.domain, kept, self._store)
+
+    async def _pass(self, client: httpx.AsyncHTTPTransport) -> float:
         """Claim and start what is due; the seconds to sleep before the next pass (0: at once)."""
         free = self.max_in_flight - len(self._tasks)
         if free <= 0:
@@ -225,37 +259,59 @@ class Dispatcher:
             return self.poll
         return min(self.poll, max(due_in, 0.001))
 
-    async def _claim_and_start(self, client: httpx.AsyncClient, limit: int | None = None) -> int:
+    async def _claim_and_start(self, client: httpx.AsyncHTTPTransport, limit: int | None = None) -> int:
         # Refunds whose delay has run out succeed without a request (their notices join this pass).
         try:
             await self._store(self.domain.refunds.settle_if_due)
         except Exception:  # a refund that cannot settle must not hold up deliveries
             log.exception("settling due refunds failed")
-        claimed = await self._store(
-            self.domain.notifications.claim,
-            self.owner,
-            limit or self.batch,
-            self.lease_seconds,
-            self._full(),
-        )
+        claimed = await self._store(self._claim_and_sign, limit or self.batch, self._full())
         extra: list[str] = []
         for n in claimed:
+            if n.id in self._in_hand:
+                # Claimed again while still in hand (its lease ran out): the attempt under way
+                # records it. Starting it again would deliver it twice.
+                self._signed.pop(n.id, None)
+                continue
             endpoint = endpoint_of(n.url)
             if self._held[endpoint] >= self.held_per_endpoint:
                 extra.append(n.id)  # more of one endpoint than this process will start in time
+                self._signed.pop(n.id, None)
                 continue
             self._held[endpoint] += 1
+            self._in_hand.add(n.id)
             self._waiting.setdefault(endpoint, deque()).append(n)
             self._start_waiting(client, endpoint)
         if extra:
             await self._store(self.domain.notifications.release, extra, self.owner)
         return len(claimed)
 
+    def _claim_and_sign(self, limit: int, skip: list[str]) -> list[Notification]:
+        """On a worker thread: claim due rows, then sign each one's request (RSA signing is the one
+        expensive step of a delivery; recent cryptography releases the GIL for it, so it runs beside the
+        event loop's HTTP work), and
+        read the business clock's offset for the attempts' times (no store read on the event loop)."""
+        claimed = self.domain.notifications.claim(self.owner, limit, self.lease_seconds, skip)
+        for n in claimed:
+            try:
+                self._signed[n.id] = self._request(self.domain.merchants.get(n.mchid), n)
+            except Exception:  # e.g. its merchant is gone: _deliver tries again and logs it
+                continue
+        self._clock_offset = self.domain.clock.offset_seconds
+        return claimed
+
+    def _request(self, merchant: Merchant, n: Notification) -> tuple[bytes, dict[str, str]]:
+        """The body and signed headers of one attempt (signed now: the timestamp WeChat's rule checks
+        is at most a lease old when sent, well inside its 5 minutes)."""
+        body = n.body.encode()
+        protocol = protocol_for(n.family)
+        return body, protocol.headers(merchant, body, str(Clock.real_timestamp()), self.domain.ids.nonce())
+
     def _full(self) -> list[str]:
         """Endpoints this process has enough of in hand: a claim leaves their rows."""
         return [ep for ep, held in self._held.items() if held >= self.held_per_endpoint]
 
-    def _start_waiting(self, client: httpx.AsyncClient, endpoint: str) -> None:
+    def _start_waiting(self, client: httpx.AsyncHTTPTransport, endpoint: str) -> None:
         if self._shutting_down:
             return  # the rows still waiting are given back by _shutdown
         queue = self._waiting.get(endpoint)
@@ -268,7 +324,7 @@ class Dispatcher:
         if queue is not None and not queue:
             del self._waiting[endpoint]
 
-    async def _deliver_one(self, client: httpx.AsyncClient, n: Notification, endpoint: str) -> None:
+    async def _deliver_one(self, client: httpx.AsyncHTTPTransport, n: Notification, endpoint: str) -> None:
         try:
             result = await self._deliver(client, n)
             self._finished.append(result)
@@ -276,6 +332,7 @@ class Dispatcher:
         except Exception:  # e.g. its merchant is gone: the claim runs out and it is tried again
             log.exception("delivering notification %s failed", n.id)
         finally:
+            self._in_hand.discard(n.id)
             self._in_flight[endpoint] -= 1
             self._held[endpoint] -= 1
             if self._in_flight[endpoint] <= 0:
@@ -295,11 +352,9 @@ class Dispatcher:
             if not finished:
                 continue
             try:
-                await self._store(self.domain.notifications.record_attempts, finished, self.owner)
+                await self._record(finished)
             except Exception:  # kept claimed: the lease runs out and the rows go out again
                 log.exception("recording %d delivery attempts failed", len(finished))
-                continue
-            await log_attempts(self.domain, finished, self._store)
 
     async def _merchant(self, mchid: str) -> Merchant:
         """Merchants' keys, read at most once a second (a pass of thousands reads them once)."""
@@ -311,27 +366,32 @@ class Dispatcher:
         self._merchants[mchid] = (now, merchant)
         return merchant
 
-    async def _deliver(self, client: httpx.AsyncClient, n: Notification) -> tuple[DeliveryAttempt, bool]:
-        merchant = await self._merchant(n.mchid)
+    async def _deliver(
+        self, client: httpx.AsyncHTTPTransport, n: Notification
+    ) -> tuple[DeliveryAttempt, bool]:
         protocol = protocol_for(n.family)
-        body = n.body.encode()
-        headers = protocol.headers(merchant, body, str(Clock.real_timestamp()), self.domain.ids.nonce())
+        signed = self._signed.pop(n.id, None)
+        body, headers = signed or self._request(await self._merchant(n.mchid), n)
         status: int | None = None
         text = ""
         error: str | None = None
         started = time.perf_counter()
         try:
-            url = n.url
-            if url.startswith("cloud+"):
-                # Cloud orders name a service or function, not a URL: resolved at every attempt.
-                url = await self._store(self.domain.cloud.resolve, url)
-            response = await client.post(url, content=body, headers=headers)
-            status, text = response.status_code, response.text[:RESPONSE_KEEP]
+            # httpx's timeout is per phase (connect, each write, each read): an answer trickled a
+            # byte at a time would never end. The whole attempt is bounded, so it ends inside its lease.
+            async with asyncio.timeout(self.timeout):
+                url = n.url
+                if url.startswith("cloud+"):
+                    # Cloud orders name a service or function, not a URL: resolved at every attempt.
+                    url = await self._store(self.domain.cloud.resolve, url)
+                status, text = await self._post(client, url, body, headers)
+        except TimeoutError:
+            error = f"TimeoutError: no complete answer within {self.timeout:g} s"
         except Exception as exc:  # refused, timed out, unregistered, or a URL httpx cannot build
             error = f"{type(exc).__name__}: {exc}"
         attempt = DeliveryAttempt(
             notification_id=n.id,
-            attempted_at=self.domain.clock.now(),
+            attempted_at=Clock.real_now() + dt.timedelta(seconds=self._clock_offset),
             request_headers=headers,
             response_status=status,
             response_body=text,
@@ -344,3 +404,15 @@ class Dispatcher:
             acknowledged, error = False, f"unreadable answer: {type(exc).__name__}: {exc}"
             attempt = dataclasses.replace(attempt, error=error)
         return attempt, acknowledged
+
+    async def _post(
+        self, client: httpx.AsyncHTTPTransport, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str]:
+        """POST through httpx's transport; (status, the answer's text, at most RESPONSE_KEEP)."""
+        request = httpx.Request("POST", url, content=body, headers=headers, extensions=self._extensions)
+        response = await client.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response.status_code, response.text[:RESPONSE_KEEP]

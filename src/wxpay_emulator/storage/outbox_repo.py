@@ -5,18 +5,25 @@ other process may take the row. The claim is one statement: on PostgreSQL the du
 ``FOR UPDATE SKIP LOCKED`` (two claimers never wait on, nor take, the same row); on SQLite the whole
 transaction holds the write lock (``BEGIN IMMEDIATE``), so the conditional UPDATE is serialised. A
 process that dies mid-delivery never clears its claim; the row becomes claimable when the lease runs out.
+
+Recording an attempt is conditional on the claim (:meth:`OutboxRepo.held`): only the rows still claimed by
+the recording process are updated. A process whose lease ran out and whose row another process took
+since (``claimed_by`` now names that one) records nothing on it: the new holder's attempt decides the
+row's state, so no attempt is counted twice and a late answer never overwrites a newer one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select, update
 
-from wxpay_emulator.domain.models import Notification, NotificationStatus
+from wxpay_emulator.domain.models import DeliveryAttempt, Notification, NotificationStatus
 from wxpay_emulator.storage.repositories import NotificationRepo, _notification
-from wxpay_emulator.storage.tables import notifications
+from wxpay_emulator.storage.tables import notification_attempts, notifications
 
 _PENDING = NotificationStatus.PENDING.value
 _N = notifications.c
@@ -71,6 +78,60 @@ class OutboxRepo(NotificationRepo):
             if owner is not None:
                 where.append(_N.claimed_by == owner)
             self.conn.execute(update(notifications).where(*where).values(claimed_by=None, lease_until=until))
+
+    def held(self, ids: Sequence[str], owner: str | None) -> dict[str, Notification]:
+        """The rows of ``ids`` still claimed by ``owner`` (every existing one when None), locked until
+        the transaction ends on PostgreSQL (a concurrent claim skips them; on SQLite the transaction
+        holds the write lock): what an attempt may be recorded on."""
+        if not ids:
+            return {}
+        query = select(notifications).where(_N.id.in_(list(ids)))
+        if owner is not None:
+            query = query.where(_N.claimed_by == owner)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {n.id: n for n in map(_notification, self.conn.execute(query))}
+
+    def add_attempts(self, attempts: Sequence[DeliveryAttempt]) -> None:
+        """Insert attempts in one statement (executemany)."""
+        if attempts:
+            self.conn.execute(
+                insert(notification_attempts),
+                [
+                    {
+                        "notification_id": a.notification_id,
+                        "attempted_at": a.attempted_at,
+                        "request_headers": json.dumps(a.request_headers),
+                        "response_status": a.response_status,
+                        "response_body": a.response_body,
+                        "error": a.error,
+                        "duration_ms": a.duration_ms,
+                        "acknowledged": a.response_status in (200, 204),
+                    }
+                    for a in attempts
+                ],
+            )
+
+    def finish(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        """After attempts: set each row's ``attempts``, ``status``, ``next_attempt_at`` and
+        ``delivered_at`` (``changes``: one mapping per row, with its ``id``) and give its claim back,
+        in one statement (executemany)."""
+        if not changes:
+            return
+        statement = (
+            update(notifications)
+            .where(_N.id == bindparam("b_id"))
+            .values(
+                attempts=bindparam("b_attempts"),
+                status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next_attempt_at"),
+                delivered_at=bindparam("b_delivered_at"),
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        rows = [{f"b_{key}": value for key, value in change.items()} for change in changes]
+        self.conn.execute(statement, rows)
 
     def next_due(self, real_now: dt.datetime, skip: Sequence[str] = ()) -> dt.datetime | None:
         """The earliest business time at which a pending row not held by a live lease (nor to an

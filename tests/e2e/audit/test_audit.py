@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
 from tests.support.common import new_trade_no
+from wxpay_emulator import server_file
 from wxpay_emulator.audit import notify
 from wxpay_emulator.audit import routes as audit_routes
 from wxpay_emulator.client import EmulatedMerchant, EmulatorClient
@@ -251,6 +253,47 @@ def test_slow_handler_fails_the_timeout_check(
     finally:
         stop.set()
         handler.close()
+
+
+@pytest.mark.parametrize(("family", "status"), [("v3", 404), ("v3", 500), ("v2", 404), ("v2", 500)])
+def test_a_handler_that_refuses_everything_proves_no_refusal(
+    wxpay_emulator: EmulatorClient, family: str, status: int
+) -> None:
+    """A handler that answers every notice with 404 or 500 never acknowledged the genuine one: its
+    "refusals" of the broken probes prove nothing, so every refused check fails, saying why."""
+    m = wxpay_emulator.merchant()
+    handler = Handler(lambda _h, _b: (status, "text/plain", b"nope"))
+    try:
+        report = wxpay_emulator.audit_notify(handler.url, merchant=m, family=family)
+    finally:
+        handler.close()
+    refused = [c for c in report.checks if c.name.endswith("_refused")]
+    assert len(refused) == (4 if family == "v3" else 2)
+    assert report.check("genuine_accepted").passed is False
+    for check in refused:
+        assert check.passed is False, check
+        assert check.observed.startswith("inconclusive: the genuine notification was not acknowledged")
+        assert f"HTTP {status}" in check.observed
+    assert not report.passed
+
+
+def test_cli_finds_the_emulator_through_the_data_dirs_server_json(
+    wxpay_emulator: EmulatorClient, shop: RunningShop, tmp_path: Path
+) -> None:
+    """Like every other command, ``audit notify`` without --url talks to the serve named by the data
+    dir's server.json (not to a fixed http://127.0.0.1:8600)."""
+    server_file.write(tmp_path, {"url": wxpay_emulator.url, "pid": os.getpid(), "port": 0})
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("WXPAY_EMULATOR_URL", "WXPAY_EMULATOR_CONTROL_TOKEN")
+    }
+    env["WXPAY_EMULATOR_DATA_DIR"] = str(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "wxpay_emulator", "audit", "notify", shop.notify_url,
+         "--mchid", shop.merchant.mchid, "--json"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads(run.stdout)["passed"] is True
 
 
 def test_bad_requests(wxpay_emulator: EmulatorClient) -> None:

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from tests.support.cli import CliRun, emulator_env, run_cli
+from tests.support.sdk import build_wxpay
+from tests.support.v3 import place as sdk_place
 from wxpay_emulator.testing import EmulatorProcess, run_emulator
 
 
@@ -32,29 +34,10 @@ def cli(emu: EmulatorProcess, *args: str) -> CliRun:
 
 def place(emu: EmulatorProcess, out_trade_no: str, total: int = 1234) -> str:
     """Place an H5 order with wechatpayv3 and return its h5_url."""
-    from wechatpayv3 import WeChatPay, WeChatPayType
-
-    m = emu.merchant()
-    wxpay = WeChatPay(
-        wechatpay_type=WeChatPayType.H5,
-        mchid=m["mchid"],
-        private_key=m["apiclient_key.pem"],
-        cert_serial_no=m["serial_no"],
-        apiv3_key=m["apiv3_key"],
-        appid=m["appid"],
-        notify_url="http://127.0.0.1:9/notify",
-        public_key=m["pub_key.pem"],
-        public_key_id=m["pub_key_id"],
-    )
-    wxpay._core._gate_way = emu.url
-    code, text = wxpay.pay(
-        description="深圳腾大-QQ公仔",
-        out_trade_no=out_trade_no,
-        amount={"total": total},
-        scene_info={"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}},
-    )
-    assert code == 200, text
-    h5_url: str = json.loads(text)["h5_url"]
+    wxpay = build_wxpay(emu.url, emu.merchant(), "http://127.0.0.1:9/notify")
+    code, placed = sdk_place(wxpay, "H5", out_trade_no, total, description="深圳腾大-QQ公仔")
+    assert code == 200, placed
+    h5_url: str = placed["h5_url"]
     assert h5_url.startswith(emu.url + "/emulator/v1/checkout?prepay_id=wx")
     return h5_url
 

@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from tests.e2e.v2.test_flow import signed_body
+from tests.support.cloud import MINI_APPID, PROVIDER, Parties, make_parties
 from tests.support.common import new_trade_no, poll
 from tests.support.emulator import Emu
+from wxpay_emulator.testing import EmulatorProcess
 
-PROVIDER = "1800780001"
-MINI_APPID = "wxd2565e6a04246fd1"  # seed 001's Mini Program
 SEED_001 = {
     "body": "测试微信支付",
     "openid": "oZp5njTTsWaCeEoXi14oeOVCKlik",
@@ -139,26 +139,9 @@ def cloud_receiver() -> Iterator[CloudReceiver]:
 # --- parties -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Parties:
-    sub: str  # a sub-merchant of the cloud provider, with MINI_APPID bound
-    plain: str  # a direct merchant (not the provider's): NOAUTH
-    provider_key: str
-
-
 @pytest.fixture(scope="module")
-def parties(emulator_process: Any, control_http: httpx.Client) -> Parties:
-    base = emulator_process.url + "/emulator/v1"
-    provider = control_http.get(f"{base}/merchants/{PROVIDER}")
-    assert provider.status_code == 200, provider.text
-    assert provider.json()["sp_mchid"] is None
-    sub = control_http.post(
-        f"{base}/merchants", json={"mchid": "1712734762", "sp_mchid": PROVIDER, "appids": [MINI_APPID]}
-    )
-    assert sub.status_code == 201, sub.text
-    plain = control_http.post(f"{base}/merchants", json={"appids": [MINI_APPID]})
-    assert plain.status_code == 201, plain.text
-    return Parties("1712734762", plain.json()["mchid"], provider.json()["api_key"])
+def parties(emulator_process: EmulatorProcess, control_http: httpx.Client) -> Parties:
+    return make_parties(Emu(emulator_process, control_http))
 
 
 def hosting(emu: Emu, op: str, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:

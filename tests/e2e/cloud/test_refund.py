@@ -15,13 +15,10 @@ import httpx
 import pytest
 
 from tests.e2e.cloud.test_flow import (
-    MINI_APPID,
-    PROVIDER,
     SEED_001,
     SEED_001_KEYS,
     SEED_003,
     CloudReceiver,
-    Parties,
     function,
     hosting,
     register_function,
@@ -29,8 +26,10 @@ from tests.e2e.cloud.test_flow import (
     respdata,
     v2_md5,
 )
+from tests.support.cloud import MINI_APPID, PROVIDER, Parties, make_parties
 from tests.support.common import FAST_NOTIFY, new_trade_no, poll
 from tests.support.emulator import Emu
+from wxpay_emulator.testing import EmulatorProcess
 
 REFUND_DELAY = 60
 REFUND_KEYS = [
@@ -68,15 +67,8 @@ def cloud_receiver() -> Iterator[CloudReceiver]:
 
 
 @pytest.fixture(scope="module")
-def parties(emulator_process: Any, control_http: httpx.Client) -> Parties:
-    base = emulator_process.url + "/emulator/v1"
-    provider = control_http.get(f"{base}/merchants/{PROVIDER}")
-    assert provider.status_code == 200, provider.text
-    sub = control_http.post(
-        f"{base}/merchants", json={"mchid": "1712734762", "sp_mchid": PROVIDER, "appids": [MINI_APPID]}
-    )
-    assert sub.status_code == 201, sub.text
-    return Parties("1712734762", "", provider.json()["api_key"])
+def parties(emulator_process: EmulatorProcess, control_http: httpx.Client) -> Parties:
+    return make_parties(Emu(emulator_process, control_http))
 
 
 def failure(data: dict[str, Any], key: str) -> tuple[str, str]:

@@ -1,4 +1,7 @@
-"""The APIv3 flow with the store on PostgreSQL (a fresh database for this module, dropped after).
+"""Everything on PostgreSQL, on one emulator process and one fresh database for the module (dropped
+after): the APIv3 flow written here, and the APIv2, cloud, Mini Program and refund flows and the
+parallel refunds of their own modules, imported here (pytest resolves their fixtures in this module,
+whose ``emulator_database_url`` is the PostgreSQL database).
 
 Needs the server on 127.0.0.1:5432 (user postgres, maintenance database ``test``). Without it the module
 is skipped with the reason, except in CI (``CI`` set), where it fails.
@@ -13,11 +16,78 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from tests.e2e.cloud.test_flow import (
+    cloud_receiver,
+    parties,
+    test_callback_waits_for_its_function_to_be_registered,
+    test_seed_001_unified_order_pay_and_callback_retried_until_errcode_0,
+    test_seed_003_cloud_function_unified_order_query_close,
+)
+from tests.e2e.cloud.test_refund import (
+    test_cloud_function_refund_camel_case_and_closed_refund,
+    test_hosting_partial_refunds_query_callbacks_and_order_state,
+    test_hosting_refusals,
+)
+from tests.e2e.miniprogram.test_getpaidunionid import (
+    mp_merchant,
+    test_every_error_code,
+    test_getpaidunionid_by_both_lookups_until_five_minutes_pass,
+    test_one_user_has_one_unionid_across_two_apps,
+)
+from tests.e2e.server.test_hostile_input import test_v2_refund_inputs
+from tests.e2e.server.test_refund_concurrency import test_parallel_partial_refunds_never_exceed_the_paid_total
+from tests.e2e.v2.test_flow import (
+    make_v2,
+    test_business_codes,
+    test_partner_mode,
+    test_payment_notification_md5_parsed_by_wechatpy,
+    test_sandbox_switch,
+    test_unifiedorder_pay_query_close,
+)
+from tests.e2e.v2.test_refund import (
+    DELAY,
+    test_abnormal_refund_and_v3_order,
+    test_partial_refunds_query_and_notification,
+    test_refund_rules,
+)
+from tests.support.common import FAST_NOTIFY
 from tests.support.postgres import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
 
+__all__ = [
+    "cloud_receiver",
+    "make_v2",
+    "mp_merchant",
+    "parties",
+    "test_abnormal_refund_and_v3_order",
+    "test_business_codes",
+    "test_callback_waits_for_its_function_to_be_registered",
+    "test_cloud_function_refund_camel_case_and_closed_refund",
+    "test_every_error_code",
+    "test_getpaidunionid_by_both_lookups_until_five_minutes_pass",
+    "test_hosting_partial_refunds_query_callbacks_and_order_state",
+    "test_hosting_refusals",
+    "test_one_user_has_one_unionid_across_two_apps",
+    "test_parallel_partial_refunds_never_exceed_the_paid_total",
+    "test_partial_refunds_query_and_notification",
+    "test_partner_mode",
+    "test_payment_notification_md5_parsed_by_wechatpy",
+    "test_refund_rules",
+    "test_sandbox_switch",
+    "test_seed_001_unified_order_pay_and_callback_retried_until_errcode_0",
+    "test_seed_003_cloud_function_unified_order_query_close",
+    "test_unifiedorder_pay_query_close",
+    "test_v2_refund_inputs",
+]
+
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+
+@pytest.fixture(scope="module")
+def emulator_env() -> dict[str, str]:
+    # The refund modules' delay (both use 60 s of business clock before a refund succeeds).
+    return {**FAST_NOTIFY, "WXPAY_EMULATOR_REFUND_DELAY_SECONDS": str(DELAY)}
 
 
 @pytest.fixture(scope="module")

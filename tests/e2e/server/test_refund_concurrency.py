@@ -1,7 +1,6 @@
 """16 parallel partial refunds of one order, through wechatpayv3 from 16 threads, never refund more than
-was paid: on SQLite and on PostgreSQL (a fresh database for the module's PostgreSQL half, dropped after).
-
-Without PostgreSQL on 127.0.0.1:5432 its half is skipped with the reason, except in CI (``CI`` set).
+was paid. Here on SQLite; tests/e2e/server/test_postgres.py imports this test and runs it on its
+PostgreSQL emulator (one process per store for the whole suite).
 """
 
 from __future__ import annotations
@@ -9,26 +8,14 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
-
-from tests.support.postgres import fresh_postgres_database
 
 PARALLEL = 16
 TOTAL = 1000
 EACH = 150  # 16 x 150 = 2400 asked for, 1000 paid: exactly 6 fit
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def emulator_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-        return
-    with fresh_postgres_database("wxpay_refund") as name:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 def test_parallel_partial_refunds_never_exceed_the_paid_total(

@@ -25,7 +25,8 @@ from tests.support.sdk import build_wxpay
 from wxpay_emulator import testing
 from wxpay_emulator.testing import EmulatorProcess
 
-ORDERS = 300
+ORDERS = 300  # the issue's figure, for the PostgreSQL test
+SQLITE_ORDERS = 30
 
 
 @contextmanager
@@ -55,8 +56,11 @@ def started_together(*processes: EmulatorProcess) -> Iterator[None]:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[EmulatorProcess, EmulatorProcess]]:
+def pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[EmulatorProcess, EmulatorProcess]]:
     """Two processes (two "hosts": their own data dirs) on one new database, started together."""
+    monkeypatch.setattr(testing, "STARTUP_TIMEOUT", 150.0)  # two imports at once on a loaded machine
     with fresh_postgres_database("wxpay_scale") as name:
         url = f"postgresql://postgres@127.0.0.1:5432/{name}"
         a, b = (EmulatorProcess(tmp_path / f"host{i}", database_url=url) for i in (1, 2))
@@ -77,25 +81,33 @@ def test_workers_and_processes_on_one_sqlite_file(
         listed = http.get(b.url + "/emulator/v1/merchants").json()["data"]
         assert sorted(m["mchid"] for m in listed) == sorted([DEFAULT_MCHID, "1800780001"])
         merchant = a.merchant(DEFAULT_MCHID)
-        for i in range(30):
-            process = (a, b)[i % 2]
-            client = build_wxpay(process.url, merchant, receiver.url)
-            code, text = client.pay(
+        clients = [build_wxpay(p.url, merchant, receiver.url) for p in (a, b)]
+
+        def one(i: int) -> None:
+            code, text = clients[i % 2].pay(
                 description="多进程",
                 out_trade_no=f"SQLITE{i:04d}",
                 amount={"total": 1},
                 pay_type=WeChatPayType.APP,
             )
             assert code == 200, text
-            paid = http.post(
+            paid = http.post(  # paid through the other process
                 (b, a)[i % 2].url + "/emulator/v1/payments",
                 json={"mchid": DEFAULT_MCHID, "out_trade_no": f"SQLITE{i:04d}", "result": "SUCCESS"},
             )
             assert paid.status_code == 200, paid.text
-        receiver.wait_for(30, timeout=30)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, range(SQLITE_ORDERS)))
+        receiver.wait_for(SQLITE_ORDERS, timeout=30)
         time.sleep(1.0)  # a duplicate would be sent by now
         ids = Counter(json.loads(r.body)["id"] for r in receiver.requests)
-        assert len(ids) == 30 and set(ids.values()) == {1}, ids.most_common(3)
+        assert len(ids) == SQLITE_ORDERS and set(ids.values()) == {1}, ids.most_common(3)
+        assert not receiver.stray
+        # Each was attempted once, by one process, and acknowledged.
+        page: dict[str, Any] = http.get(a.url + "/emulator/v1/notifications", params={"limit": 1000}).json()
+        assert len(page["data"]) == SQLITE_ORDERS and page["next"] is None
+        assert {(n["status"], len(n["deliveries"])) for n in page["data"]} == {("DELIVERED", 1)}
 
 
 def test_two_processes_on_one_database_are_one_emulator(

@@ -1,9 +1,14 @@
-"""Issue 10 item 5: ``serve --tls`` trusts, at each handshake, every merchant the store holds then: the
-cloud provider made at first start and a merchant created while the server runs, without a restart.
-wechatpy calls ``/secapi/pay/refund`` with each merchant's own API certificate."""
+"""``serve --tls``: /secapi/ requires the merchant's own API certificate, and (issue 10 item 5) the
+server trusts, at each handshake, every merchant the store holds then: the cloud provider made at first
+start and a merchant created while the server runs, without a restart. wechatpy calls
+``/secapi/pay/refund`` with each merchant's own API certificate.
+
+One TLS process serves the module (a start costs seconds): each test uses merchants of its own.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +17,30 @@ import pytest
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.support.common import new_trade_no
+from tests.support.common import DEFAULT_MCHID, FAST_NOTIFY, new_trade_no
 from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID
 from wxpay_emulator.testing import EmulatorProcess, run_emulator
 
 
+@pytest.fixture(scope="module")
+def process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    """A fresh store in TLS mode: its merchants are the ones made at first start."""
+    with run_emulator(tmp_path_factory.mktemp("tls"), env=FAST_NOTIFY, tls=True) as started:
+        yield started
+
+
 def v2_client(
-    process: EmulatorProcess, m: dict[str, Any], cert_of: dict[str, Any] | None = None
+    process: EmulatorProcess, m: dict[str, Any], cert_of: dict[str, Any] | None = None, *, cert: bool = True
 ) -> WeChatPayV2:
+    """wechatpy over HTTPS (trusting the emulator's certificate); with the API certificate of
+    ``cert_of`` (default: the merchant's own), or none when ``cert`` is false."""
     owner = Path((cert_of or m)["folder"])
-    client = WeChatPayV2(
-        m["appid"],
-        m["api_key"],
-        m["mchid"],
-        timeout=10,
-        mch_cert=str(owner / "apiclient_cert.pem"),
-        mch_key=str(owner / "apiclient_key.pem"),
-    )
+    files: dict[str, str] = {}
+    if cert:
+        files = {"mch_cert": str(owner / "apiclient_cert.pem"), "mch_key": str(owner / "apiclient_key.pem")}
+    client = WeChatPayV2(m["appid"], m["api_key"], m["mchid"], timeout=10, **files)
     client.API_BASE_URL = process.url + "/"
+    # requests lets REQUESTS_CA_BUNDLE win over Session.verify unless trust_env is off.
     client._http.trust_env = False
     client._http.verify = str(process.server_certificate)
     return client
@@ -49,18 +60,31 @@ def paid(process: EmulatorProcess, client: WeChatPayV2) -> str:
     return out_trade_no
 
 
-def test_tls_trusts_merchants_made_at_first_start_and_while_running(tmp_path: Path) -> None:
-    with run_emulator(tmp_path / "fresh", tls=True) as process:
-        provider = process.merchant(PROVIDER_MCHID)
-        later = process.create_merchant(key_mode="pubkey")  # created after the server started
-        for m in (provider, later):
-            client = v2_client(process, m)
-            out_trade_no = paid(process, client)
-            refunded = client.refund.apply(100, 10, "R" + out_trade_no, out_trade_no=out_trade_no)
-            assert refunded["result_code"] == "SUCCESS", (m["mchid"], refunded)
-        # Trust is per certificate, the check per merchant: another merchant's certificate is refused.
-        wrong = v2_client(process, later, cert_of=provider)
-        out_trade_no = paid(process, v2_client(process, later))
-        with pytest.raises(WeChatPayException) as refused:
-            wrong.refund.apply(100, 10, "W" + out_trade_no, out_trade_no=out_trade_no)
-        assert refused.value.errcode == "CERT_ERROR"
+def test_secapi_requires_the_merchant_certificate_in_tls_mode(process: EmulatorProcess) -> None:
+    m = process.merchant(DEFAULT_MCHID)
+    bare = v2_client(process, m, cert=False)
+    with_cert = v2_client(process, m)
+    out_trade_no = paid(process, bare)
+    with pytest.raises(WeChatPayException) as refused:
+        bare.refund.apply(100, 10, "C" + out_trade_no, out_trade_no=out_trade_no)
+    assert refused.value.return_code == "FAIL" and refused.value.errcode == "CERT_ERROR"
+    assert (
+        with_cert.refund.apply(100, 10, "C" + out_trade_no, out_trade_no=out_trade_no)["result_code"]
+        == "SUCCESS"
+    )
+
+
+def test_tls_trusts_merchants_made_at_first_start_and_while_running(process: EmulatorProcess) -> None:
+    provider = process.merchant(PROVIDER_MCHID)
+    later = process.create_merchant(key_mode="pubkey")  # created after the server started
+    for m in (provider, later):
+        client = v2_client(process, m)
+        out_trade_no = paid(process, client)
+        refunded = client.refund.apply(100, 10, "R" + out_trade_no, out_trade_no=out_trade_no)
+        assert refunded["result_code"] == "SUCCESS", (m["mchid"], refunded)
+    # Trust is per certificate, the check per merchant: another merchant's certificate is refused.
+    wrong = v2_client(process, later, cert_of=provider)
+    out_trade_no = paid(process, v2_client(process, later))
+    with pytest.raises(WeChatPayException) as refused:
+        wrong.refund.apply(100, 10, "W" + out_trade_no, out_trade_no=out_trade_no)
+    assert refused.value.errcode == "CERT_ERROR"

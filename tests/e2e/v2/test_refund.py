@@ -1,21 +1,20 @@
 """APIv2 refunds end to end: wechatpy's refund.apply / refund.query against the real process, the v2
-refund notification (req_info AES-256-ECB) decrypted by wechatpy, and the /secapi/ client certificate
-check in TLS mode."""
+refund notification (req_info AES-256-ECB) decrypted by wechatpy. The /secapi/ client certificate
+check in TLS mode is in tests/e2e/server/test_tls_trust.py (one TLS process for all TLS checks)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.support.common import DEFAULT_MCHID, FAST_NOTIFY, OPENID, new_trade_no
+from tests.support.common import DEFAULT_MCHID, FAST_NOTIFY, new_trade_no
 from tests.support.emulator import Emu
 from tests.support.receiver import Receiver
-from wxpay_emulator.testing import EmulatorProcess, run_emulator
+from tests.support.v2 import paid_order
+from wxpay_emulator.testing import EmulatorProcess
 
 CLIENT_IP = "127.0.0.1"
 DELAY = 60  # a refund is PROCESSING for this long on the business clock
@@ -32,21 +31,6 @@ def client_of(process: EmulatorProcess, mchid: str = DEFAULT_MCHID, **kw: Any) -
     client = WeChatPayV2(m["appid"], m["api_key"], m["mchid"], timeout=10, **kw)
     client.API_BASE_URL = process.url + "/"
     return client
-
-
-def paid_order(client: WeChatPayV2, emu: Emu, total: int = 100) -> str:
-    out_trade_no = new_trade_no("RF")
-    client.order.create(
-        "JSAPI",
-        "退款测试",
-        total,
-        "http://127.0.0.1:9/n",
-        client_ip=CLIENT_IP,
-        user_id=OPENID,
-        out_trade_no=out_trade_no,
-    )
-    assert emu.pay(mchid=client.mch_id, out_trade_no=out_trade_no).status_code == 200
-    return out_trade_no
 
 
 def test_partial_refunds_query_and_notification(
@@ -147,35 +131,3 @@ def test_abnormal_refund_and_v3_order(
     assert placed.status_code == 200, placed.text
     emu.pay(mchid=DEFAULT_MCHID, out_trade_no=v3_no)
     assert client.refund.apply(100, 100, "F" + v3_no, out_trade_no=v3_no)["result_code"] == "SUCCESS"
-
-
-def test_secapi_requires_the_merchant_certificate_in_tls_mode(tmp_path: Path) -> None:
-    with run_emulator(tmp_path, env=FAST_NOTIFY, tls=True) as process:
-        m = process.merchant(DEFAULT_MCHID)
-        folder = Path(m["folder"])
-        bare = client_of(process)
-        # requests lets REQUESTS_CA_BUNDLE win over Session.verify unless trust_env is off.
-        bare._http.trust_env = False
-        bare._http.verify = str(process.server_certificate)
-        with_cert = client_of(
-            process, mch_cert=str(folder / "apiclient_cert.pem"), mch_key=str(folder / "apiclient_key.pem")
-        )
-        with_cert._http.trust_env = False
-        with_cert._http.verify = str(process.server_certificate)
-        out_trade_no = new_trade_no("TL")
-        bare.order.create(
-            "APP", "TLS", 100, "http://127.0.0.1:9/n", client_ip=CLIENT_IP, out_trade_no=out_trade_no
-        )
-        paid = httpx.post(
-            process.url + "/emulator/v1/payments",
-            json={"mchid": DEFAULT_MCHID, "out_trade_no": out_trade_no},
-            **process.http_options(),
-        )
-        assert paid.status_code == 200, paid.text
-        with pytest.raises(WeChatPayException) as refused:
-            bare.refund.apply(100, 10, "C" + out_trade_no, out_trade_no=out_trade_no)
-        assert refused.value.return_code == "FAIL" and refused.value.errcode == "CERT_ERROR"
-        assert (
-            with_cert.refund.apply(100, 10, "C" + out_trade_no, out_trade_no=out_trade_no)["result_code"]
-            == "SUCCESS"
-        )

@@ -16,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from tests.support.v3 import place
+
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 MODES = ["pubkey", "cert", "cert-bootstrap"]
 KINDS = {
@@ -39,19 +41,6 @@ def merchant(mode: str, merchants: dict[str, dict[str, Any]]) -> dict[str, Any]:
 @pytest.fixture
 def wxpay(make_wxpay: Callable[[str, str], WeChatPay], mode: str, receiver: Any) -> WeChatPay:
     return make_wxpay(mode, receiver.url)
-
-
-def place(
-    wxpay: WeChatPay, kind: str, out_trade_no: str, total: int = 101, **extra: Any
-) -> tuple[int, dict[str, Any]]:
-    pay_type, _ = KINDS[kind]
-    if kind == "JSAPI":
-        extra.setdefault("payer", {"openid": OPENID})
-    if kind == "H5":
-        extra.setdefault("scene_info", {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}})
-    extra.setdefault("description", "Image形象店-深圳腾大-QQ公仔")
-    code, text = wxpay.pay(out_trade_no=out_trade_no, amount={"total": total}, pay_type=pay_type, **extra)
-    return code, json.loads(text) if text else {}
 
 
 def query(wxpay: WeChatPay, **by: str) -> tuple[int, dict[str, Any]]:

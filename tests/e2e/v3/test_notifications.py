@@ -13,7 +13,9 @@ import time
 from typing import Any
 
 import pytest
-from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3 import WeChatPay
+
+from tests.support.v3 import paid_order
 
 # WeChat's schedule after a failed delivery (seconds), scaled like the emulator below.
 SCALE = 0.01
@@ -41,20 +43,6 @@ def api(v3api: Any, merchant: dict[str, Any]) -> Any:
     return v3api(merchant)
 
 
-def paid_order(wxpay: WeChatPay, emu: Any, merchant: dict[str, Any], out_trade_no: str) -> dict[str, Any]:
-    code, text = wxpay.pay(
-        description="通知测试",
-        out_trade_no=out_trade_no,
-        amount={"total": 321},
-        pay_type=WeChatPayType.NATIVE,
-    )
-    assert code == 200, text
-    paid = emu.pay(mchid=merchant["mchid"], out_trade_no=out_trade_no)
-    assert paid.status_code == 200, paid.text
-    transaction: dict[str, Any] = paid.json()
-    return transaction
-
-
 def the_notification(emu: Any) -> dict[str, Any]:
     [notification] = emu.notifications()
     assert notification["event_type"] == "TRANSACTION.SUCCESS"
@@ -65,7 +53,9 @@ def test_retried_until_acknowledged(
     wxpay: WeChatPay, api: Any, emu: Any, merchant: dict[str, Any], receiver: Any, trade_no: Any
 ) -> None:
     receiver.answer(500, 500, then=200)
-    transaction = paid_order(wxpay, emu, merchant, trade_no("RETRY"))
+    transaction = paid_order(
+        wxpay, emu, merchant["mchid"], trade_no("RETRY"), total=321, description="通知测试"
+    )
 
     requests = receiver.wait_for(3)
     assert [r.answered for r in requests] == [500, 500, 200]
@@ -97,7 +87,7 @@ def test_retried_until_acknowledged(
 def test_redeliver_sends_the_same_notification_again(
     wxpay: WeChatPay, api: Any, emu: Any, merchant: dict[str, Any], receiver: Any, trade_no: Any
 ) -> None:
-    paid_order(wxpay, emu, merchant, trade_no("REDELIVER"))
+    paid_order(wxpay, emu, merchant["mchid"], trade_no("REDELIVER"), total=321, description="通知测试")
     [first] = receiver.wait_for(1)
     notification_id = json.loads(first.body)["id"]
     emu.wait_notification(notification_id, lambda n: n["status"] == "DELIVERED", "DELIVERED")
@@ -132,7 +122,7 @@ def test_only_200_and_204_acknowledge(
     attempts: int,
 ) -> None:
     receiver.answer(first, then=200)
-    paid_order(wxpay, emu, merchant, trade_no("ACK"))
+    paid_order(wxpay, emu, merchant["mchid"], trade_no("ACK"), total=321, description="通知测试")
     requests = receiver.wait_for(attempts)
     notification_id = json.loads(requests[0].body)["id"]
     n = emu.wait_notification(notification_id, lambda n: n["status"] == "DELIVERED", "DELIVERED")
@@ -146,7 +136,7 @@ def test_no_answer_within_the_timeout_is_a_failure(
     wxpay: WeChatPay, emu: Any, merchant: dict[str, Any], receiver: Any, trade_no: Any
 ) -> None:
     receiver.answer((200, 1.6), then=200)
-    paid_order(wxpay, emu, merchant, trade_no("SLOW"))
+    paid_order(wxpay, emu, merchant["mchid"], trade_no("SLOW"), total=321, description="通知测试")
     requests = receiver.wait_for(2)
     notification_id = json.loads(requests[0].body)["id"]
     n = emu.wait_notification(notification_id, lambda n: n["status"] == "DELIVERED", "DELIVERED")
@@ -163,7 +153,7 @@ def test_unreachable_notify_url_keeps_the_notification_pending(
         s.bind(("127.0.0.1", 0))
         closed_port_url = f"http://127.0.0.1:{s.getsockname()[1]}/notify"
     client = wxpay_for(emu.url, merchants["pubkey"], closed_port_url)
-    paid_order(client, emu, merchants["pubkey"], trade_no("DOWN"))
+    paid_order(client, emu, merchants["pubkey"]["mchid"], trade_no("DOWN"), total=321, description="通知测试")
     n = the_notification(emu)
     n = emu.wait_notification(n["id"], lambda n: n["attempts"] >= 2, "two failed attempts")
     assert n["status"] == "PENDING" and n["delivered_at"] is None
@@ -180,7 +170,7 @@ def test_schedule_runs_out_after_sixteen_deliveries(
 ) -> None:
     """1 + 15 retries on WeChat's schedule, then FAILED. The business clock is moved past each delay."""
     receiver.answer(then=500)
-    paid_order(wxpay, emu, merchant, trade_no("GIVEUP"))
+    paid_order(wxpay, emu, merchant["mchid"], trade_no("GIVEUP"), total=321, description="通知测试")
     notification_id = the_notification(emu)["id"]
     seen = 0
     for _ in range(2 * len(RETRY_DELAYS)):  # bounded: one pass per attempt, fewer if early retries merge

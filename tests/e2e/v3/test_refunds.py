@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from tests.support.v3 import paid_order
+
 Emu = Any
 Receiver = Any
 
@@ -83,23 +85,6 @@ def new_no(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"[:32]
 
 
-def paid_order(wxpay: WeChatPay, emu: Emu, mchid: str, total: int = 100, **extra: Any) -> str:
-    out_trade_no = new_no("RFD")
-    code, placed = sdk(
-        wxpay.pay(
-            out_trade_no=out_trade_no,
-            amount={"total": total},
-            pay_type=WeChatPayType.NATIVE,
-            description="退款测试",
-            **extra,
-        )
-    )
-    assert code == 200, placed
-    paid = emu.pay(mchid=mchid, out_trade_no=out_trade_no)
-    assert paid.status_code == 200, paid.text
-    return out_trade_no
-
-
 def refund(
     wxpay: WeChatPay, out_trade_no: str, amount: int, total: int = 100, **extra: Any
 ) -> tuple[int, dict[str, Any]]:
@@ -152,7 +137,8 @@ def test_full_refund_succeeds_notifies_and_the_order_reads_refund(
 ) -> None:
     merchant = merchants[mode]
     wxpay = make_wxpay(mode, receiver.url)
-    out_trade_no = paid_order(wxpay, emu, merchant["mchid"], total=2345)
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, merchant["mchid"], out_trade_no, total=2345, description="退款测试")
     code, order = sdk(wxpay.query(out_trade_no=out_trade_no))
     assert code == 200 and order["trade_state"] == "SUCCESS"
 
@@ -198,7 +184,8 @@ def test_full_refund_succeeds_notifies_and_the_order_reads_refund(
 def test_two_partial_refunds_then_an_over_refund_is_refused(
     wxpay: WeChatPay, pk: dict[str, Any], emu: Emu
 ) -> None:
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, description="退款测试")
     assert refund(wxpay, out_trade_no, 30)[0] == 200
     code, second = refund(wxpay, out_trade_no, 60)
     assert code == 200 and second["status"] == "PROCESSING"
@@ -229,7 +216,8 @@ def test_refund_of_an_unpaid_or_unknown_order_is_refused(wxpay: WeChatPay, emu: 
 
 
 def test_refund_rules_on_total_and_period(wxpay: WeChatPay, pk: dict[str, Any], emu: Emu) -> None:
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, description="退款测试")
     code, body = refund(wxpay, out_trade_no, 10, total=99)
     assert (code, body["code"]) == (400, "INVALID_REQUEST"), body
     code, body = refund(wxpay, out_trade_no, 0)
@@ -242,7 +230,8 @@ def test_refund_rules_on_total_and_period(wxpay: WeChatPay, pk: dict[str, Any], 
 
 
 def test_a_repeated_out_refund_no(wxpay: WeChatPay, pk: dict[str, Any], emu: Emu) -> None:
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, description="退款测试")
     code, first = refund(wxpay, out_trade_no, 40, out_refund_no="SAME_NO_1")
     assert code == 200
     code, again = refund(wxpay, out_trade_no, 40, out_refund_no="SAME_NO_1")
@@ -256,7 +245,8 @@ def test_a_repeated_out_refund_no(wxpay: WeChatPay, pk: dict[str, Any], emu: Emu
 def test_abnormal_refund_by_the_control_plane(
     wxpay: WeChatPay, pk: dict[str, Any], emu: Emu, receiver: Receiver
 ) -> None:
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, description="退款测试")
     code, created = refund(wxpay, out_trade_no, 100)
     assert code == 200
     view = outcome(emu, pk["mchid"], created["out_refund_no"], "ABNORMAL")
@@ -278,7 +268,8 @@ def test_abnormal_refund_by_the_control_plane(
 def test_closed_refund_gives_the_amount_back(
     wxpay: WeChatPay, pk: dict[str, Any], emu: Emu, receiver: Receiver
 ) -> None:
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, description="退款测试")
     code, created = refund(wxpay, out_trade_no, 100)
     assert code == 200
     assert outcome(emu, pk["mchid"], created["out_refund_no"], "CLOSED")["refund"]["status"] == "CLOSED"
@@ -308,7 +299,10 @@ def test_partner_refund_with_sub_mchid(
         timeout=(5, 30),
     )
     wxpay._core._gate_way = emu.url
-    out_trade_no = paid_order(wxpay, emu, sub["mchid"], total=88, sub_mchid=sub["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(
+        wxpay, emu, sub["mchid"], out_trade_no, total=88, sub_mchid=sub["mchid"], description="退款测试"
+    )
     code, created = refund(wxpay, out_trade_no, 88, total=88, sub_mchid=sub["mchid"])
     assert code == 200, created
     code, queried = sdk(wxpay.query_refund(created["out_refund_no"], sub_mchid=sub["mchid"]))
@@ -377,7 +371,8 @@ def test_a_combine_sub_order_is_refunded_through_its_own_merchant(
 
 
 def test_cli_refund_and_orders(emulator_process: Any, pk: dict[str, Any], wxpay: WeChatPay, emu: Emu) -> None:
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"], total=500)
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, total=500, description="退款测试")
     env = {
         **os.environ,
         "WXPAY_EMULATOR_URL": emulator_process.url,
@@ -411,7 +406,8 @@ def test_param_errors_and_injected_wechat_side_codes(
     v3api: Callable[[dict[str, Any]], Any], pk: dict[str, Any], wxpay: WeChatPay, emu: Emu
 ) -> None:
     api = v3api(pk)
-    out_trade_no = paid_order(wxpay, emu, pk["mchid"])
+    out_trade_no = new_no("RFD")
+    paid_order(wxpay, emu, pk["mchid"], out_trade_no, description="退款测试")
     base = {"out_refund_no": new_no("RF"), "amount": {"refund": 1, "total": 100, "currency": "CNY"}}
     cases: list[tuple[dict[str, Any], str]] = [
         (base, "transaction_id"),  # neither transaction_id nor out_trade_no

@@ -14,6 +14,7 @@ import pytest
 
 from wxpay_emulator.api.control_token import (
     COOKIE,
+    RequireControlToken,
     control_token,
     is_loopback,
     is_wechat_api_path,
@@ -155,3 +156,49 @@ def test_on_loopback_without_a_token_nothing_changes(tmp_path: Path) -> None:
         return (await client.get("/emulator/v1/merchants")).status_code
 
     assert in_app(Settings(data_dir=tmp_path), use) == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "location"),
+    [
+        ("//evil.example/x", "token=" + TOKEN, "/evil.example/x"),
+        ("///evil.example", "token=" + TOKEN + "&a=1", "/evil.example?a=1"),
+        ("/\\evil.example/x", "token=" + TOKEN, "/evil.example/x"),
+        ("/\\/evil.example", "token=" + TOKEN, "/evil.example"),
+        ("/emulator/v1/orders", "token=" + TOKEN, "/emulator/v1/orders"),
+    ],
+)
+def test_the_token_visit_redirects_only_to_a_path_of_this_origin(
+    path: str, query: str, location: str
+) -> None:
+    """A path that starts with ``//`` (or ``/\\``, which browsers read alike) would make the redirect
+    a network-path reference to another host: an open redirect. It is made a path of this origin."""
+    shapes = Shapes(shape for spec in FAMILIES for shape in spec.shapes)
+
+    async def never(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the token visit is answered by the redirect, not passed on")
+
+    guard = RequireControlToken(never, TOKEN, shapes)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query.encode(),
+        "headers": [],
+        "scheme": "http",
+    }
+    asyncio.run(guard(scope, receive, send))
+    start = sent[0]
+    assert start["status"] == 303
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    assert headers["location"] == location
+    assert headers["location"].startswith("/") and not headers["location"].startswith(("//", "/\\"))
+    assert httpx.URL("http://127.0.0.1:8000").join(headers["location"]).host == "127.0.0.1"

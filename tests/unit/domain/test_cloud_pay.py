@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.cloud import make_domain_parties
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import CLOUD_ERRORS, DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import draft_of
@@ -27,7 +28,7 @@ from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.cloud import EndpointKind
 from wxpay_emulator.domain.cloud_pay import PROVIDER_MCHID, CloudPayService, ensure_provider
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
-from wxpay_emulator.domain.models import KeyMode, PaymentResult
+from wxpay_emulator.domain.models import PaymentResult
 from wxpay_emulator.domain.services import Domain
 
 APP = "wxd2565e6a04246fd1"
@@ -207,10 +208,10 @@ def test_every_domain_code_answers_a_seed_code() -> None:
 
 @pytest.mark.both_databases
 def test_provider_rules_and_callback_bodies(domain: Domain) -> None:
-    provider = ensure_provider(domain.merchants)
+    parties = make_domain_parties(domain, APP)
+    provider, sub, plain = parties.provider, parties.sub, parties.plain
     assert provider.mchid == PROVIDER_MCHID and ensure_provider(domain.merchants) == provider
-    sub = domain.merchants.create(None, None, KeyMode.PUBKEY, (APP,), PROVIDER_MCHID)
-    plain = domain.merchants.create(None, None, KeyMode.PUBKEY, (APP,))
+    assert sub.sp_mchid == PROVIDER_MCHID and plain.sp_mchid is None
     service = CloudPayService(domain.merchants, domain.orders)
     request = parse(HostingUnifiedOrder, raw({**SEED_001, "sub_mch_id": sub.mchid}))
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from wxpay_emulator.domain.models import (
@@ -35,11 +39,7 @@ def test_an_undeliverable_url_is_a_failed_attempt_not_a_stuck_row(domain: Domain
     domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=order.prepay_id)
     dispatcher = Dispatcher(domain, timeout_seconds=2, poll_seconds=0.1)
 
-    async def one_pass() -> int:
-        async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-            return await dispatcher.deliver_due(client)
-
-    assert asyncio.run(one_pass()) == 1
+    assert asyncio.run(dispatcher.deliver_due()) == 1
     [(n, attempts)] = domain.notifications.list(merchant.mchid)
     assert n.status is NotificationStatus.PENDING and n.attempts == 1 and n.next_attempt_at is not None
     assert attempts[0].response_status is None and attempts[0].error
@@ -80,3 +80,113 @@ def test_stopping_waits_for_the_pass_and_keeps_no_row_claimed(domain: Domain, me
     rows = domain.notifications.list(merchant.mchid)
     assert len(rows) == 3
     assert all(n.attempts >= 1 or n.id in claimed for n, _ in rows), [(n.id, n.attempts) for n, _ in rows]
+
+
+def paid_to(domain: Domain, merchant: Merchant, url: str, count: int, prefix: str) -> None:
+    for i in range(count):
+        draft = OrderDraft(
+            mchid=merchant.mchid, appid=merchant.appid, out_trade_no=f"{prefix}{i:04d}", trade_type="NATIVE",
+            description="d", total=1, currency="CNY", notify_url=url, family="v3",
+        )  # fmt: skip
+        domain.orders.pay(result=PaymentResult.SUCCESS, prepay_id=domain.orders.place(draft).prepay_id)
+
+
+ID = re.compile(rb'"id"\s*:\s*"([^"]+)"')
+
+
+@contextlib.asynccontextmanager
+async def receiver(answer_after: float, trickle: int = 0) -> AsyncIterator[tuple[str, Counter[str]]]:
+    """A loopback merchant endpoint: answers 200 after ``answer_after`` seconds; with ``trickle``, a
+    body of that many bytes, one every 0.25 s (each read well within httpx's per-read timeout).
+    Yields its URL and the count of arrivals per notification id."""
+    arrivals: Counter[str] = Counter()
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            for _ in range(100):  # keep-alive requests on one connection, bounded
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+                body = await reader.readexactly(length)
+                found = ID.search(body)
+                arrivals[found.group(1).decode() if found else "?"] += 1
+                await asyncio.sleep(answer_after)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % trickle)
+                for _ in range(trickle):
+                    await writer.drain()
+                    await asyncio.sleep(0.25)
+                    writer.write(b"x")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            handlers.discard(task)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/notify", arrivals
+    finally:
+        server.close()
+        for task in list(handlers):
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await server.wait_closed()
+
+
+def test_an_answer_trickled_a_byte_at_a_time_is_cut_at_the_timeout(
+    domain: Domain, merchant: Merchant
+) -> None:
+    """httpx's timeout is per read: an answer whose bytes keep coming would hold the attempt (and its
+    lease) for as long as the merchant likes. The whole attempt is bounded by the timeout."""
+    dispatcher = Dispatcher(domain, timeout_seconds=1, poll_seconds=0.1)
+
+    async def one_pass() -> float:
+        async with receiver(0.0, trickle=16) as (url, arrivals):  # 16 x 0.25 s: 4 s of answer
+            paid_to(domain, merchant, url, 1, "TRICKLE")
+            started = time.monotonic()
+            assert await dispatcher.deliver_due() == 1
+            assert sum(arrivals.values()) == 1
+            return time.monotonic() - started
+
+    elapsed = asyncio.run(one_pass())
+    [(n, [attempt])] = domain.notifications.list(merchant.mchid)
+    assert attempt.error is not None and "TimeoutError" in attempt.error, attempt
+    assert attempt.duration_ms < 2500, attempt.duration_ms
+    assert elapsed < 3.5
+    assert n.status is NotificationStatus.PENDING and n.attempts == 1
+
+
+def test_a_row_claimed_again_while_in_hand_is_not_delivered_twice(domain: Domain, merchant: Merchant) -> None:
+    """If an attempt outlives the lease (here a lease made shorter than an answer), the next pass of the
+    same process claims the row again: it must not start a second delivery of a row it still has in
+    hand. The attempt under way records it, once."""
+    dispatcher = Dispatcher(domain, timeout_seconds=3, poll_seconds=0.05)
+    dispatcher.lease_seconds = 0.2  # the answer (0.8 s) outlives it
+
+    async def run() -> Counter[str]:
+        async with receiver(0.8) as (url, arrivals):
+            paid_to(domain, merchant, url, 3, "REHOLD")
+            await dispatcher.start()
+            try:
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    rows = await asyncio.to_thread(domain.notifications.list, merchant.mchid)
+                    if all(n.status is NotificationStatus.DELIVERED for n, _ in rows):
+                        break
+                await asyncio.sleep(0.5)  # passes keep running: nothing goes out again
+            finally:
+                await dispatcher.stop()
+            return arrivals
+
+    arrivals = asyncio.run(run())
+    rows = domain.notifications.list(merchant.mchid)
+    assert len(rows) == 3
+    assert all(n.status is NotificationStatus.DELIVERED and n.attempts == 1 for n, _ in rows), rows
+    assert sorted(arrivals.values()) == [1, 1, 1], arrivals
+    assert set(arrivals) == {n.id for n, _ in rows}

@@ -165,3 +165,58 @@ def test_a_process_that_never_loaded_the_merchant_pays_its_order(
     worker.join(20)
     assert done == ["SUCCESS"]
     assert len(domain.notifications.list(merchant.mchid)) == 1
+
+
+def test_an_attempt_is_recorded_only_by_the_process_still_holding_the_claim(
+    domain: Domain, second: Domain, merchant: Merchant
+) -> None:
+    """ "a" outlived its lease and "b" took the row: "a"'s late answer (even an acknowledgement) is not
+    recorded, so "b"'s attempt is counted once and decides the row's state."""
+    [nid] = paid(domain, merchant, 1, "LATE")
+    assert [n.id for n in domain.notifications.claim("a", 10, lease_seconds=0.2)] == [nid]
+    time.sleep(0.3)
+    assert [n.id for n in second.notifications.claim("b", 10, lease_seconds=60)] == [nid]
+    late = DeliveryAttempt(nid, domain.clock.now(), {}, 200, "", None, 1.0)
+    recorded = domain.notifications.record_attempts([(late, True)], "a")
+    row, attempts = domain.notifications.detail(nid)
+    assert row.status is NotificationStatus.PENDING and row.attempts == 0 and attempts == []
+    assert recorded == []
+    assert second.notifications.claim("c", 10, lease_seconds=60) == []  # "b" still holds it
+    failed = DeliveryAttempt(nid, domain.clock.now(), {}, 500, "", None, 1.0)
+    assert second.notifications.record_attempts([(failed, False)], "b") == [nid]
+    row, attempts = domain.notifications.detail(nid)
+    assert row.status is NotificationStatus.PENDING and row.attempts == 1
+    assert [a.response_status for a in attempts] == [500]
+    assert row.next_attempt_at is not None and row.next_attempt_at > domain.clock.now()
+    # Its claim was given back: due again (clock moved past the retry), anyone may claim it.
+    domain.advance_clock(3600)
+    assert [n.id for n in domain.notifications.claim("c", 10, lease_seconds=60)] == [nid]
+
+
+def test_recording_a_batch_sets_each_rows_state(domain: Domain, merchant: Merchant) -> None:
+    """One unit of work for many attempts: acknowledged, failed (retry later) and the last failure
+    (FAILED) each get their own state; the claim on every one is given back."""
+    ids = paid(domain, merchant, 3, "BATCH")
+    claimed = {n.id for n in domain.notifications.claim("a", 10, lease_seconds=60)}
+    assert claimed == set(ids)
+    ok, retry, last = sorted(ids)
+    now = domain.clock.now()
+    with domain.notifications.uow() as uow:
+        uow.notifications.update(last, attempts=15)  # one failure from WeChat's last retry
+    results = [
+        (DeliveryAttempt(ok, now, {"h": "1"}, 200, "", None, 1.0), True),
+        (DeliveryAttempt(retry, now, {}, 500, "no", None, 2.0), False),
+        (DeliveryAttempt(last, now, {}, None, "", "ConnectError: refused", 3.0), False),
+    ]
+    assert sorted(domain.notifications.record_attempts(results, "a")) == sorted(ids)
+    states = {n.id: (n.status, n.attempts) for n, _ in domain.notifications.list(merchant.mchid)}
+    assert states[ok] == (NotificationStatus.DELIVERED, 1)
+    assert states[retry] == (NotificationStatus.PENDING, 1)
+    assert states[last] == (NotificationStatus.FAILED, 16)
+    detail = {nid: domain.notifications.detail(nid) for nid in ids}
+    assert detail[ok][0].delivered_at is not None and detail[ok][0].next_attempt_at is None
+    assert detail[ok][1][0].request_headers == {"h": "1"}
+    assert detail[retry][0].next_attempt_at is not None and detail[retry][1][0].response_body == "no"
+    assert detail[last][0].next_attempt_at is None and detail[last][1][0].error == "ConnectError: refused"
+    domain.advance_clock(7 * 24 * 3600)
+    assert [n.id for n in domain.notifications.claim("b", 10, lease_seconds=60)] == [retry]

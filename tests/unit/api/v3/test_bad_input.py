@@ -1,4 +1,5 @@
-"""Bad input on correctly signed APIv3 requests: WeChat's status and code, no order written, never a 500."""
+"""Bad input on correctly signed APIv3 requests (api/v3/wire.py, parsing.py, routes.py), in process:
+WeChat's status and code, no order written, never a 500. Moved from tests/e2e/v3/test_bad_input.py."""
 
 from __future__ import annotations
 
@@ -284,12 +285,8 @@ def test_unknown_v3_path(api: Any, emu: Any, method: str, path: str) -> None:
 )
 def test_odd_values_never_answer_500(api: Any, emu: Any, trade_no: Any, body: dict[str, Any]) -> None:
     out_trade_no = trade_no()
-    # Connection: close, so that a 500 (after which the server drops the connection) cannot spill over
     response = api.request(
-        "POST",
-        "/v3/pay/transactions/jsapi",
-        {**base_body(api, "jsapi", out_trade_no), **body},
-        headers={"Connection": "close"},
+        "POST", "/v3/pay/transactions/jsapi", {**base_body(api, "jsapi", out_trade_no), **body}
     )
     assert response.status_code < 500, response.text
     answer = response.json()

@@ -1,0 +1,26 @@
+"""APIv2 in end-to-end tests: orders placed (and paid) through wechatpy's v2 client."""
+
+from __future__ import annotations
+
+from wechatpy.pay import WeChatPay as WeChatPayV2
+
+from tests.support.common import OPENID, new_trade_no
+from tests.support.emulator import Emu
+
+CLIENT_IP = "127.0.0.1"
+
+
+def paid_order(client: WeChatPayV2, emu: Emu, total: int = 100) -> str:
+    """A JSAPI order placed through wechatpy and paid by the simulated payer: its out_trade_no."""
+    out_trade_no = new_trade_no("RF")
+    client.order.create(
+        "JSAPI",
+        "退款测试",
+        total,
+        "http://127.0.0.1:9/n",
+        client_ip=CLIENT_IP,
+        user_id=OPENID,
+        out_trade_no=out_trade_no,
+    )
+    assert emu.pay(mchid=client.mch_id, out_trade_no=out_trade_no).status_code == 200
+    return out_trade_no
