@@ -212,7 +212,10 @@ def _closure(requirements: list[str]) -> dict[str, importlib.metadata.Distributi
             break
         requirement = todo.pop()
         name = canonicalize_name(requirement.name)
-        dist = found.get(name) or importlib.metadata.distribution(requirement.name)
+        try:
+            dist = found.get(name) or importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            pytest.fail(f"{requirement} is not installed here: pip install -e '.[dev]' again")
         assert requirement.specifier.contains(dist.version, prereleases=True), (requirement, dist.version)
         found[name] = dist
         for extra in ("", *sorted(requirement.extras)):
