@@ -231,7 +231,12 @@ class Dispatcher:
         when the lease runs out); an attempt on a row this process no longer holds is dropped."""
         if not finished:
             return
-        recorded = set(await self._store(self.domain.notifications.record_attempts, finished, self.owner))
+        try:
+            recorded = set(await self._store(self.domain.notifications.record_attempts, finished, self.owner))
+        finally:
+            # In hand until recorded: a pass between the answer and its record would find the row
+            # still PENDING (its lease possibly run out) and deliver it again.
+            self._in_hand.difference_update(a.notification_id for a, _ in finished)
         kept = [(a, ok) for a, ok in finished if a.notification_id in recorded]
         if len(kept) < len(finished):
             lost = sorted({a.notification_id for a, _ in finished} - recorded)
@@ -327,12 +332,15 @@ class Dispatcher:
     async def _deliver_one(self, client: httpx.AsyncHTTPTransport, n: Notification, endpoint: str) -> None:
         try:
             result = await self._deliver(client, n)
-            self._finished.append(result)
+            self._finished.append(result)  # stays in hand until _record has written it
             self._finished_event.set()
         except Exception:  # e.g. its merchant is gone: the claim runs out and it is tried again
-            log.exception("delivering notification %s failed", n.id)
-        finally:
             self._in_hand.discard(n.id)
+            log.exception("delivering notification %s failed", n.id)
+        except BaseException:  # cancelled: _shutdown gives the row back
+            self._in_hand.discard(n.id)
+            raise
+        finally:
             self._in_flight[endpoint] -= 1
             self._held[endpoint] -= 1
             if self._in_flight[endpoint] <= 0:
