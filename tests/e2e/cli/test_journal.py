@@ -281,7 +281,7 @@ def test_cli_close_and_refund_notify_url(emu: Emu, api: V3Api, receiver: Receive
         done = cli(emu, "refund", paid, "--amount", "30", "--notify-url", refunds.url)
         assert done.returncode == 0, done.stdout
         assert json.loads(done.stdout)["notify_url"] == refunds.url
-        cli(emu, "clock", "advance", "10")  # the refund succeeds after its delay, then notifies
+        cli(emu, "clock", "advance", "61")  # the refund succeeds after its delay (60 s), then notifies
         notice = refunds.wait_for(1)[0]
         assert json.loads(notice.body)["event_type"] == "REFUND.SUCCESS"
     finally:
