@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 
 from tests.support.common import OPENID
 from tests.support.emulator import Emu
-from tests.support.v3 import V3Api
+from tests.support.v3 import V3Api, sdk_json
 
 MakeApi = Callable[[dict[str, Any]], V3Api]
 
@@ -190,11 +189,6 @@ def pending(emu: Emu) -> dict[str, list[str]]:
 def arm(emu: Emu, operation: str, code: str, count: int = 1) -> None:
     response = emu.control("POST", "/faults", json={"operation": operation, "code": code, "count": count})
     assert response.status_code == 201, response.text
-
-
-def sdk_json(result: tuple[int, Any]) -> tuple[int, dict[str, Any]]:
-    code, text = result
-    return code, json.loads(text) if text else {}
 
 
 # variant -> (pay_type, seed trade_type)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from tests.support.v3 import paid_order
+from tests.support.v3 import paid_order, sdk_json
 
 Emu = Any
 Receiver = Any
@@ -76,11 +76,6 @@ def wxpay(make_wxpay: Callable[[str, str], WeChatPay], receiver: Receiver) -> We
     return make_wxpay("pubkey", receiver.url)
 
 
-def sdk(result: tuple[int, Any]) -> tuple[int, dict[str, Any]]:
-    code, text = result
-    return code, json.loads(text) if text else {}
-
-
 def new_no(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"[:32]
 
@@ -90,7 +85,7 @@ def refund(
 ) -> tuple[int, dict[str, Any]]:
     extra.setdefault("out_refund_no", new_no("RF"))
     money = {"refund": amount, "total": total, "currency": "CNY"}
-    return sdk(wxpay.refund(amount=money, out_trade_no=out_trade_no, **extra))
+    return sdk_json(wxpay.refund(amount=money, out_trade_no=out_trade_no, **extra))
 
 
 def advance(emu: Emu, seconds: float) -> None:
@@ -139,7 +134,7 @@ def test_full_refund_succeeds_notifies_and_the_order_reads_refund(
     wxpay = make_wxpay(mode, receiver.url)
     out_trade_no = new_no("RFD")
     paid_order(wxpay, emu, merchant["mchid"], out_trade_no, total=2345, description="退款测试")
-    code, order = sdk(wxpay.query(out_trade_no=out_trade_no))
+    code, order = sdk_json(wxpay.query(out_trade_no=out_trade_no))
     assert code == 200 and order["trade_state"] == "SUCCESS"
 
     code, created = refund(wxpay, out_trade_no, 2345, total=2345, reason="商品已售完")
@@ -152,11 +147,11 @@ def test_full_refund_succeeds_notifies_and_the_order_reads_refund(
     assert created["amount"]["total"] == 2345 and created["amount"]["currency"] == "CNY"
     assert created["promotion_detail"] == []
 
-    code, queried = sdk(wxpay.query_refund(created["out_refund_no"]))
+    code, queried = sdk_json(wxpay.query_refund(created["out_refund_no"]))
     assert code == 200 and queried == created
 
     advance(emu, REFUND_DELAY + 1)
-    code, done = sdk(wxpay.query_refund(created["out_refund_no"]))
+    code, done = sdk_json(wxpay.query_refund(created["out_refund_no"]))
     assert code == 200 and done["status"] == "SUCCESS", done
     assert done["success_time"] and done["user_received_account"] == "支付用户零钱"
     assert done["refund_id"] == created["refund_id"]
@@ -176,7 +171,7 @@ def test_full_refund_succeeds_notifies_and_the_order_reads_refund(
         "amount": {"total": 2345, "refund": 2345, "payer_total": 2345, "payer_refund": 2345},
     }
 
-    code, after = sdk(wxpay.query(out_trade_no=out_trade_no))
+    code, after = sdk_json(wxpay.query(out_trade_no=out_trade_no))
     assert code == 200 and after["trade_state"] == "REFUND"
     assert after["trade_state_desc"] == "订单发生过退款，退款详情请查询退款单"
 
@@ -202,7 +197,7 @@ def test_two_partial_refunds_then_an_over_refund_is_refused(
 
 def test_refund_of_an_unpaid_or_unknown_order_is_refused(wxpay: WeChatPay, emu: Emu) -> None:
     out_trade_no = new_no("UNPAID")
-    code, _ = sdk(
+    code, _ = sdk_json(
         wxpay.pay(
             out_trade_no=out_trade_no, amount={"total": 100}, pay_type=WeChatPayType.NATIVE, description="x"
         )
@@ -211,7 +206,7 @@ def test_refund_of_an_unpaid_or_unknown_order_is_refused(wxpay: WeChatPay, emu: 
     for number in (out_trade_no, new_no("NOSUCH")):
         code, body = refund(wxpay, number, 100)
         assert (code, body["code"]) == (404, "RESOURCE_NOT_EXISTS"), body
-    code, body = sdk(wxpay.query_refund(new_no("NOSUCHREFUND")))
+    code, body = sdk_json(wxpay.query_refund(new_no("NOSUCHREFUND")))
     assert (code, body["code"]) == (404, "RESOURCE_NOT_EXISTS"), body
 
 
@@ -254,10 +249,10 @@ def test_abnormal_refund_by_the_control_plane(
     [event] = refund_events(wxpay, receiver, 1)
     assert event["event_type"] == "REFUND.ABNORMAL" and event["summary"] == "退款异常"
     assert event["resource"]["refund_status"] == "ABNORMAL" and "success_time" not in event["resource"]
-    code, queried = sdk(wxpay.query_refund(created["out_refund_no"]))
+    code, queried = sdk_json(wxpay.query_refund(created["out_refund_no"]))
     assert code == 200 and queried["status"] == "ABNORMAL" and "success_time" not in queried
     # The money did not come back: the order is still SUCCESS, and nothing more is refundable.
-    assert sdk(wxpay.query(out_trade_no=out_trade_no))[1]["trade_state"] == "SUCCESS"
+    assert sdk_json(wxpay.query(out_trade_no=out_trade_no))[1]["trade_state"] == "SUCCESS"
     assert refund(wxpay, out_trade_no, 1)[0] == 400
     response = emu.control(
         "POST", f"/refunds/{created['out_refund_no']}", json={"mchid": pk["mchid"], "status": "SUCCESS"}
@@ -305,17 +300,17 @@ def test_partner_refund_with_sub_mchid(
     )
     code, created = refund(wxpay, out_trade_no, 88, total=88, sub_mchid=sub["mchid"])
     assert code == 200, created
-    code, queried = sdk(wxpay.query_refund(created["out_refund_no"], sub_mchid=sub["mchid"]))
+    code, queried = sdk_json(wxpay.query_refund(created["out_refund_no"], sub_mchid=sub["mchid"]))
     assert code == 200 and queried["out_trade_no"] == out_trade_no
     # Another provider's sub-merchant, or none named: not this provider's refund.
     stranger = merchants["pubkey"]["mchid"]
-    code, body = sdk(wxpay.query_refund(created["out_refund_no"], sub_mchid=stranger))
+    code, body = sdk_json(wxpay.query_refund(created["out_refund_no"], sub_mchid=stranger))
     assert code in (400, 403) and body["code"] in ("NO_AUTH", "MCH_NOT_EXISTS"), body
     advance(emu, REFUND_DELAY + 1)
     [event] = refund_events(wxpay, receiver, 1)
     assert event["resource"]["sp_mchid"] == provider["mchid"]
     assert event["resource"]["sub_mchid"] == sub["mchid"] and "mchid" not in event["resource"]
-    code, order = sdk(wxpay.query(out_trade_no=out_trade_no, sub_mchid=sub["mchid"]))
+    code, order = sdk_json(wxpay.query(out_trade_no=out_trade_no, sub_mchid=sub["mchid"]))
     assert code == 200 and order["trade_state"] == "REFUND"
 
 
@@ -340,7 +335,7 @@ def test_a_combine_sub_order_is_refunded_through_its_own_merchant(
         }
         for m, total in ((initiator, 10), (bound, 20))
     ]
-    code, placed = sdk(
+    code, placed = sdk_json(
         wxpay.combine_pay(
             combine_out_trade_no=combine_out_trade_no,
             sub_orders=subs,
@@ -364,8 +359,8 @@ def test_a_combine_sub_order_is_refunded_through_its_own_merchant(
     code, body = refund(wxpay, subs[1]["out_trade_no"], 20, total=20)
     assert (code, body["code"]) == (404, "RESOURCE_NOT_EXISTS"), body
     advance(emu, REFUND_DELAY + 1)
-    assert sdk(bound_wxpay.query_refund(theirs["out_refund_no"]))[1]["status"] == "SUCCESS"
-    code, combine = sdk(wxpay.combine_query(combine_out_trade_no))
+    assert sdk_json(bound_wxpay.query_refund(theirs["out_refund_no"]))[1]["status"] == "SUCCESS"
+    code, combine = sdk_json(wxpay.combine_query(combine_out_trade_no))
     assert code == 200
     assert [s["trade_state"] for s in combine["sub_orders"]] == ["REFUND", "REFUND"]
 
