@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
-from tests.support.common import OPENID, new_trade_no
+from tests.support.common import DEFAULT_MCHID, OPENID, new_trade_no
 from tests.support.emulator import Emu
 
 CLIENT_IP = "127.0.0.1"
+APPID = "wxd678efh567hg6787"  # the default merchant's appid
+
+
+def order_fields(**overrides: str) -> dict[str, str]:
+    """The fields of an APIv2 APP unifiedorder of the default merchant (unsigned), with ``overrides``."""
+    fields = {
+        "appid": APPID,
+        "mch_id": DEFAULT_MCHID,
+        "nonce_str": "n0nce",
+        "body": "商品",
+        "out_trade_no": new_trade_no("H"),
+        "total_fee": "100",
+        "spbill_create_ip": CLIENT_IP,
+        "notify_url": "http://127.0.0.1:9/n",
+        "trade_type": "APP",
+    }
+    fields.update(overrides)
+    return fields
 
 
 def paid_order(client: WeChatPayV2, emu: Emu, total: int = 100) -> str:

@@ -16,6 +16,7 @@ from tests.e2e.v2.test_flow import APPID, parse, signed_body
 from tests.support.common import DEFAULT_MCHID, new_trade_no, poll
 from tests.support.emulator import Emu
 from tests.support.receiver import Receiver
+from tests.support.v2 import order_fields
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.testing import EmulatorProcess
 
@@ -29,22 +30,6 @@ def v2_post(
     response = httpx.post(process.url + path, content=signed_body(fields, key))
     assert response.status_code == 200, response.text
     return parse(response.text)
-
-
-def order_fields(**overrides: str) -> dict[str, str]:
-    fields = {
-        "appid": APPID,
-        "mch_id": DEFAULT_MCHID,
-        "nonce_str": "n0nce",
-        "body": "商品",
-        "out_trade_no": new_trade_no("H"),
-        "total_fee": "100",
-        "spbill_create_ip": "127.0.0.1",
-        "notify_url": "http://127.0.0.1:9/n",
-        "trade_type": "APP",
-    }
-    fields.update(overrides)
-    return fields
 
 
 def test_v2_refund_inputs(emulator_process: EmulatorProcess, emu: Emu) -> None:

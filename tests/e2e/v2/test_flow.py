@@ -16,11 +16,10 @@ from wechatpy.pay import WeChatPay as WeChatPayV2
 from tests.support.common import DEFAULT_MCHID, OPENID, new_trade_no, poll
 from tests.support.emulator import Emu
 from tests.support.receiver import Receiver
+from tests.support.v2 import APPID, CLIENT_IP
 from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.testing import EmulatorProcess
 
-CLIENT_IP = "127.0.0.1"
-APPID = "wxd678efh567hg6787"
 XML_OK = ("text/xml", b"<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg>OK</return_msg></xml>")
 XML_FAIL = (
     "text/xml",

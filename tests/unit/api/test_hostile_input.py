@@ -15,6 +15,7 @@ from tests.support.cloud import Parties, make_parties
 from tests.support.common import DEFAULT_MCHID, new_trade_no
 from tests.support.emulator import Emu
 from tests.support.inproc import InProcEmulator
+from tests.support.v2 import order_fields
 
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 
@@ -37,22 +38,6 @@ def v2_post(
     response = inproc.http.post(inproc.url + path, content=signed_body(fields, key))
     assert response.status_code == 200, response.text
     return parse(response.text)
-
-
-def order_fields(**overrides: str) -> dict[str, str]:
-    fields = {
-        "appid": APPID,
-        "mch_id": DEFAULT_MCHID,
-        "nonce_str": "n0nce",
-        "body": "商品",
-        "out_trade_no": new_trade_no("H"),
-        "total_fee": "100",
-        "spbill_create_ip": "127.0.0.1",
-        "notify_url": "http://127.0.0.1:9/n",
-        "trade_type": "APP",
-    }
-    fields.update(overrides)
-    return fields
 
 
 def test_v2_sign_with_non_ascii_text_is_signerror(inproc: InProcEmulator, default_merchant: Any) -> None:
