@@ -13,6 +13,28 @@ PROVIDER = PROVIDER_MCHID  # the cloud provider every emulator makes at start
 MINI_APPID = "wxd2565e6a04246fd1"  # seed 001's Mini Program
 SUB_MCHID = "1712734762"  # seed 001's sub_mch_id
 
+# The seeds' own example orders: seed 001's cloud-hosting unifiedorder, seed 003's CloudPay unifiedOrder.
+SEED_001 = {
+    "body": "测试微信支付",
+    "openid": "oZp5njTTsWaCeEoXi14oeOVCKlik",
+    "out_trade_no": "2021WERUN1647840687637",
+    "spbill_create_ip": "59.37.125.120",
+    "env_id": "prod-66733tes755tabc",
+    "sub_mch_id": SUB_MCHID,
+    "total_fee": 1,
+    "callback_type": 2,
+    "container": {"service": "pay", "path": "/"},
+}
+SEED_003 = {
+    "body": "小秋TIT店-超市",
+    "outTradeNo": "1217752501201407033233368018",
+    "spbillCreateIp": "127.0.0.1",
+    "subMchId": "1900009231",
+    "totalFee": 1,
+    "envId": "test-f0b102",
+    "functionName": "pay_cb",
+}
+
 
 @dataclass(frozen=True)
 class Parties:

@@ -21,31 +21,11 @@ import httpx
 import pytest
 
 from tests.e2e.v2.test_flow import signed_body
-from tests.support.cloud import MINI_APPID, PROVIDER, Parties, make_parties
+from tests.support.cloud import MINI_APPID, PROVIDER, SEED_001, SEED_003, Parties, make_parties
 from tests.support.common import new_trade_no, poll
 from tests.support.emulator import Emu
 from wxpay_emulator.testing import EmulatorProcess
 
-SEED_001 = {
-    "body": "测试微信支付",
-    "openid": "oZp5njTTsWaCeEoXi14oeOVCKlik",
-    "out_trade_no": "2021WERUN1647840687637",
-    "spbill_create_ip": "59.37.125.120",
-    "env_id": "prod-66733tes755tabc",
-    "sub_mch_id": "1712734762",
-    "total_fee": 1,
-    "callback_type": 2,
-    "container": {"service": "pay", "path": "/"},
-}
-SEED_003 = {
-    "body": "小秋TIT店-超市",
-    "outTradeNo": "1217752501201407033233368018",
-    "spbillCreateIp": "127.0.0.1",
-    "subMchId": "1900009231",
-    "totalFee": 1,
-    "envId": "test-f0b102",
-    "functionName": "pay_cb",
-}
 SEED_001_KEYS = [
     "return_code",
     "return_msg",

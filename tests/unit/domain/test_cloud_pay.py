@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.cloud import make_domain_parties
+from tests.support.cloud import SEED_001, SEED_003, make_domain_parties
 from wxpay_emulator.api.cloud import render
 from wxpay_emulator.api.cloud.errors import CLOUD_ERRORS, DESCRIPTIONS, REFUND_NOT_EXIST, cloud_error
 from wxpay_emulator.api.cloud.routes import draft_of
@@ -32,26 +32,6 @@ from wxpay_emulator.domain.models import PaymentResult
 from wxpay_emulator.domain.services import Domain
 
 APP = "wxd2565e6a04246fd1"
-SEED_001 = {
-    "body": "测试微信支付",
-    "openid": "oZp5njTTsWaCeEoXi14oeOVCKlik",
-    "out_trade_no": "2021WERUN1647840687637",
-    "spbill_create_ip": "59.37.125.120",
-    "env_id": "prod-66733tes755tabc",
-    "sub_mch_id": "1712734762",
-    "total_fee": 1,
-    "callback_type": 2,
-    "container": {"service": "pay", "path": "/"},
-}
-SEED_003 = {
-    "body": "小秋TIT店-超市",
-    "outTradeNo": "1217752501201407033233368018",
-    "spbillCreateIp": "127.0.0.1",
-    "subMchId": "1900009231",
-    "totalFee": 1,
-    "envId": "test-f0b102",
-    "functionName": "pay_cb",
-}
 # Seed 001's error table, plus v2 orderquery's ORDERNOTEXIST.
 SEED_CODES = {
     "INVALID_REQUEST": "参数错误",
