@@ -113,3 +113,27 @@ def test_stored_notification_kinds_map_to_their_family(kind: str, family: Family
 def test_an_unknown_notification_kind_is_refused() -> None:
     with pytest.raises(ValueError):
         notification_family("v4")
+
+
+def test_every_route_answers_json_through_safejson_by_default(tmp_path: Path) -> None:
+    """Routes are attached as declared (api/family.attach), so the app's default response class must
+    already be theirs: safejson's, which encodes lone surrogates and NaN instead of failing."""
+    from fastapi.datastructures import DefaultPlaceholder
+    from fastapi.responses import JSONResponse as FastAPIJSONResponse
+    from starlette.responses import JSONResponse as StarletteJSONResponse
+
+    from wxpay_emulator.api.safejson import JSONResponse
+    from wxpay_emulator.app import create_app
+    from wxpay_emulator.config import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 100
+
+    def effective(route: APIRoute) -> object:
+        cls = route.response_class
+        return cls.value if isinstance(cls, DefaultPlaceholder) else cls
+
+    plain = {r.path for r in routes if effective(r) in (StarletteJSONResponse, FastAPIJSONResponse)}
+    assert plain == set(), sorted(plain)
+    assert sum(effective(r) is JSONResponse for r in routes) > 100

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 
+from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shape
 from wxpay_emulator.domain.notifications import CombineRenderer, PaymentRenderer, RefundRenderer
 from wxpay_emulator.families import Family
@@ -17,17 +21,38 @@ from wxpay_emulator.ids import Ids
 AsyncExceptionHandler = Callable[[Request, Exception], object]
 
 
+def new_router(**kwargs: Any) -> APIRouter:
+    """An ``APIRouter`` whose routes answer through ``safejson.JSONResponse`` unless they name another
+    class: the app's default, fixed when a route is declared, since :func:`attach` keeps routes as
+    declared."""
+    return APIRouter(default_response_class=JSONResponse, **kwargs)
+
+
 def attach(target: APIRouter, *sources: APIRouter) -> None:
     """Add ``sources``' routes to ``target`` as they are, in order. ``include_router`` would build
     every route again (its dependant and pydantic models): done twice per family, that was about a
-    sixth of a cold start. The routes are final when declared (an ``APIRouter``'s prefix and
-    ``include_in_schema`` are applied by ``add_api_route``), so this is only for routers that carry
-    nothing else an include would merge; anything more goes through ``include_router``."""
+    sixth of a cold start. The routes are final when declared (an ``APIRouter``'s prefix,
+    ``include_in_schema`` and default response class are applied by ``add_api_route``), so a source
+    that carries anything else an include would merge, or whose routes would take another default
+    response class from ``target``, goes through ``include_router``."""
+    default = _class_of(target.default_response_class)
     for source in sources:
-        if source.dependencies or source.tags or source.responses or source.callbacks or source.on_startup:
+        merges = source.dependencies or source.tags or source.responses or source.callbacks
+        hooks = source.on_startup or source.on_shutdown
+        other_default = any(
+            isinstance(route, APIRoute)
+            and isinstance(route.response_class, DefaultPlaceholder)
+            and _class_of(route.response_class) is not default
+            for route in source.routes
+        )
+        if merges or hooks or other_default:
             target.include_router(source)
         else:
             target.routes.extend(source.routes)
+
+
+def _class_of(response_class: Any) -> Any:
+    return response_class.value if isinstance(response_class, DefaultPlaceholder) else response_class
 
 
 def _no_payment_renderers(_ids: Ids) -> Mapping[str, PaymentRenderer]:

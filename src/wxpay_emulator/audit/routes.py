@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.audit.notify import audit_notify
 from wxpay_emulator.wire import reject_nul
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 
 
 class AuditBody(BaseModel):

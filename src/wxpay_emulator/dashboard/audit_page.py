@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.audit.notify import FAMILIES, audit_notify
 from wxpay_emulator.audit.routes import AuditBody
 from wxpay_emulator.dashboard.web import form_of, render
 from wxpay_emulator.domain.errors import DomainError
 
-router = APIRouter(include_in_schema=False)
+router = new_router(include_in_schema=False)
 
 
 async def _page(

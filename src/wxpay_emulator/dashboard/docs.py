@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.dashboard.web import render
 
-router = APIRouter(include_in_schema=False)
+router = new_router(include_in_schema=False)
 
 METHOD_ORDER = ["get", "post", "put", "patch", "delete"]
 # The tags (api/faults.py's tag_of: an operation's group), families first as a merchant meets them,

@@ -7,16 +7,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.dashboard.web import env, render
 from wxpay_emulator.domain.models import Order
 from wxpay_emulator.journal.entries import FAMILIES
 from wxpay_emulator.journal.service import JournalQueryError, journal_of
 
-router = APIRouter(include_in_schema=False)
+router = new_router(include_in_schema=False)
 
 PAGE = 50
 OVERVIEW = 10

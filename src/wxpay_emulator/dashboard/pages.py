@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import CombineOrder, PaymentResult
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.domain.states import PAYABLE, TradeState
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator import refunds as control_refunds
 from wxpay_emulator.api.emulator import routes as control
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.api.views import views_of
 from wxpay_emulator.dashboard import journal_pages, sdk_config
@@ -39,7 +40,7 @@ from wxpay_emulator.domain.models import (
 from wxpay_emulator.domain.states import PAYABLE, TradeState
 from wxpay_emulator.material import FILES, merchant_json
 
-router = APIRouter(include_in_schema=False)
+router = new_router(include_in_schema=False)
 
 LIMIT = 200
 OVERVIEW_LIMIT = 10

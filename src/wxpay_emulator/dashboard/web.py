@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.clock import rfc3339
 
 HERE = Path(__file__).parent
@@ -94,7 +95,7 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-assets = APIRouter(include_in_schema=False)
+assets = new_router(include_in_schema=False)
 
 
 @assets.get("/dashboard/static/{name}")

@@ -119,7 +119,11 @@ class Dispatcher:
         self._store_calls: set[asyncio.Future[Any]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, deque[Notification]] = {}  # per endpoint, claimed, not yet started
-        self._in_hand: set[str] = set()  # ids waiting or in flight here (until their task ends)
+        # Ids waiting, in flight or being recorded here, with the row's attempts when claimed: a claim
+        # that finds the same count again is this attempt's own row (its lease ran out), a higher one
+        # is the next retry, whose previous attempt is already recorded.
+        self._in_hand: dict[str, int] = {}
+        self._finishing: dict[str, int] = {}  # delivered, not yet recorded: the attempts when claimed
         self._shutting_down = False
         self._in_flight: Counter[str] = Counter()
         self._held: Counter[str] = Counter()
@@ -207,6 +211,7 @@ class Dispatcher:
         unattempted = [n.id for q in self._waiting.values() for n in q]
         unattempted += [t.get_name() for t in in_flight if t.get_name() not in done]
         self._in_hand.clear()
+        self._finishing.clear()
         self._signed.clear()
         with contextlib.suppress(Exception):
             await self._record(finished)
@@ -236,7 +241,10 @@ class Dispatcher:
         finally:
             # In hand until recorded: a pass between the answer and its record would find the row
             # still PENDING (its lease possibly run out) and deliver it again.
-            self._in_hand.difference_update(a.notification_id for a, _ in finished)
+            for attempt, _ok in finished:
+                claimed_at = self._finishing.pop(attempt.notification_id, None)
+                if claimed_at is not None and self._in_hand.get(attempt.notification_id) == claimed_at:
+                    del self._in_hand[attempt.notification_id]
         kept = [(a, ok) for a, ok in finished if a.notification_id in recorded]
         if len(kept) < len(finished):
             lost = sorted({a.notification_id for a, _ in finished} - recorded)
@@ -273,7 +281,7 @@ class Dispatcher:
         claimed = await self._store(self._claim_and_sign, limit or self.batch, self._full())
         extra: list[str] = []
         for n in claimed:
-            if n.id in self._in_hand:
+            if self._in_hand.get(n.id) == n.attempts:
                 # Claimed again while still in hand (its lease ran out): the attempt under way
                 # records it. Starting it again would deliver it twice.
                 self._signed.pop(n.id, None)
@@ -284,7 +292,7 @@ class Dispatcher:
                 self._signed.pop(n.id, None)
                 continue
             self._held[endpoint] += 1
-            self._in_hand.add(n.id)
+            self._in_hand[n.id] = n.attempts
             self._waiting.setdefault(endpoint, deque()).append(n)
             self._start_waiting(client, endpoint)
         if extra:
@@ -332,13 +340,14 @@ class Dispatcher:
     async def _deliver_one(self, client: httpx.AsyncHTTPTransport, n: Notification, endpoint: str) -> None:
         try:
             result = await self._deliver(client, n)
+            self._finishing[n.id] = n.attempts
             self._finished.append(result)  # stays in hand until _record has written it
             self._finished_event.set()
         except Exception:  # e.g. its merchant is gone: the claim runs out and it is tried again
-            self._in_hand.discard(n.id)
+            self._in_hand.pop(n.id, None)
             log.exception("delivering notification %s failed", n.id)
         except BaseException:  # cancelled: _shutdown gives the row back
-            self._in_hand.discard(n.id)
+            self._in_hand.pop(n.id, None)
             raise
         finally:
             self._in_flight[endpoint] -= 1

@@ -64,7 +64,7 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-_REVISION = re.compile(r'^(down_revision|revision) = (None|"([^"]+)")$', re.MULTILINE)
+_REVISION = re.compile(r"""^(down_revision|revision)(?:: [^=]+)? = (None|["']([^"']+)["'])$""", re.MULTILINE)
 
 
 def head_revision() -> str:
@@ -73,7 +73,12 @@ def head_revision() -> str:
     revisions: set[str] = set()
     parents: set[str] = set()
     for script in (MIGRATIONS / "versions").glob("*.py"):
-        for kind, _value, name in _REVISION.findall(script.read_text(encoding="utf-8")):
+        if script.name.startswith("__"):
+            continue
+        found = _REVISION.findall(script.read_text(encoding="utf-8"))
+        if not any(kind == "revision" for kind, _value, _name in found):
+            raise RuntimeError(f"{script.name}: no `revision = ...` line that head_revision() can read")
+        for kind, _value, name in found:
             if name:
                 (revisions if kind == "revision" else parents).add(name)
     heads = revisions - parents
@@ -108,11 +113,12 @@ class Store:
         self._disposed = False
 
         @event.listens_for(self.engine.pool, "checkin")
-        def _close_after_dispose(dbapi_conn: Any, _record: Any) -> None:
+        def _close_after_dispose(dbapi_conn: Any, record: Any) -> None:
             # A connection given back after dispose() (a worker thread that outlived the server)
-            # is closed, not parked in a pool nobody will close.
+            # is closed, not parked in a pool nobody will close; invalidated, so that a store used
+            # again after dispose() opens a fresh one instead of finding it closed.
             if self._disposed and dbapi_conn is not None:
-                dbapi_conn.close()
+                record.invalidate()
 
     @property
     def dialect(self) -> str:

@@ -8,10 +8,16 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.keys import KeyPool
+from wxpay_emulator.app import build_domain, open_store
+from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import (
+    KeyMode,
     Merchant,
     NotificationStatus,
     OrderDraft,
@@ -190,3 +196,47 @@ def test_a_row_claimed_again_while_in_hand_is_not_delivered_twice(domain: Domain
     assert all(n.status is NotificationStatus.DELIVERED and n.attempts == 1 for n, _ in rows), rows
     assert sorted(arrivals.values()) == [1, 1, 1], arrivals
     assert set(arrivals) == {n.id for n, _ in rows}
+
+
+def test_a_retry_due_while_its_last_attempt_is_being_recorded_still_goes_out(
+    tmp_path: Path, key_pool: KeyPool
+) -> None:
+    """The record of an attempt commits on its thread before the loop hears of it. A pass in between
+    may claim the row's next retry (already due at a tiny time scale): that is not the attempt in hand
+    (its attempts count moved on), so it must start, not sit leased for a whole lease."""
+    settings = Settings(data_dir=tmp_path / "data", notify_time_scale=0.0001)
+    store = open_store(settings)
+    try:
+        domain = build_domain(store, settings, key_source=key_pool)
+        merchant = domain.merchants.create(None, None, KeyMode.PUBKEY, ("wx1111111111111111",))
+        paid_to(domain, merchant, "http://127.0.0.1:9/n", 1, "LATE")
+        record = domain.notifications.record_attempts
+        calls = 0
+
+        def late_record(*args: Any) -> Any:
+            nonlocal calls
+            recorded = record(*args)
+            calls += 1
+            if calls == 1:
+                time.sleep(0.5)  # committed: the loop hears of it late
+            return recorded
+
+        domain.notifications.record_attempts = late_record  # type: ignore[method-assign]
+        dispatcher = Dispatcher(domain, timeout_seconds=1, poll_seconds=0.05)
+
+        async def run() -> int:
+            await dispatcher.start()
+            try:
+                deadline = time.monotonic() + 6
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    [(n, _)] = await asyncio.to_thread(domain.notifications.list, merchant.mchid)
+                    if n.attempts >= 3:
+                        return n.attempts
+                return n.attempts
+            finally:
+                await dispatcher.stop()
+
+        assert asyncio.run(run()) >= 3  # stuck at 1 for a lease (19 s here) before the fix
+    finally:
+        store.dispose()

@@ -48,6 +48,8 @@ def test_a_connection_given_back_after_dispose_is_closed(store: Store) -> None:
     conn.close()
     with pytest.raises(Exception, match=r"(?i)closed"):
         raw.cursor().execute("SELECT 1")  # type: ignore[union-attr]
+    with store.read() as again:  # the store still works after dispose(): a fresh connection
+        assert again.exec_driver_sql("SELECT 1").scalar() == 1
 
 
 def test_the_head_read_from_the_scripts_is_alembics() -> None:

@@ -9,12 +9,12 @@ from wxpay_emulator.api.cloud import refund, routes
 from wxpay_emulator.api.cloud.errors import FAULT_CODES
 from wxpay_emulator.api.cloud.notify import cloud_refund_renderers, cloud_renderers
 from wxpay_emulator.api.cloud.shape import SHAPES
-from wxpay_emulator.api.family import FamilySpec, attach
+from wxpay_emulator.api.family import FamilySpec, attach, new_router
 from wxpay_emulator.families import Family
 
 
 def _router() -> APIRouter:
-    aggregate = APIRouter()
+    aggregate = new_router()
     attach(aggregate, routes.router, refund.router)
     return aggregate
 

@@ -12,7 +12,7 @@ queryrefund answers REFUNDNOTEXIST for an unknown order or refund and for an ord
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from wxpay_emulator.api import v2words
@@ -28,6 +28,7 @@ from wxpay_emulator.api.cloud.wire import (
     HostingRefundQuery,
     parse,
 )
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.domain.cloud import container_address, function_address
 from wxpay_emulator.domain.cloud_pay import FUNCTION_FAMILY, HOSTING_FAMILY, PROVIDER_MCHID, ensure_provider
@@ -35,7 +36,7 @@ from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, Refund, RefundDraft
 from wxpay_emulator.domain.services import Domain
 
-router = APIRouter()
+router = new_router()
 
 NOT_FOUND = (ErrorCode.RESOURCE_NOT_EXISTS, ErrorCode.ORDER_NOT_EXIST)
 # Refusals whose err_code_des is the domain's reason (as v2 refund words them), not the table's text.

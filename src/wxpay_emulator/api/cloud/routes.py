@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from wxpay_emulator.api.calls import call, domain_of
@@ -33,6 +33,7 @@ from wxpay_emulator.api.cloud.wire import (
     camel_keys,
     parse,
 )
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import Faults, declared_operation, operation
 from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.domain.cloud import container_address, function_address
@@ -45,7 +46,7 @@ from wxpay_emulator.domain.cloud_pay import (
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 
-router = APIRouter()
+router = new_router()
 
 CALLER_HEADER = "X-WX-APPID"
 

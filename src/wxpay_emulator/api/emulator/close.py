@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator.routes import _Body, order_view
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.views import views_of
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order
 from wxpay_emulator.domain.services import Domain
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 
 
 class CloseBody(_Body):

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.domain.cloud import CloudEndpoint, EndpointKind
 from wxpay_emulator.wire import reject_nul
 
-router = APIRouter(prefix="/emulator/v1/cloud")
+router = new_router(prefix="/emulator/v1/cloud")
 
 
 def _http_url(value: str) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from wxpay_emulator.api.emulator import close, cloud, journal, people, refunds, routes
-from wxpay_emulator.api.family import FamilySpec, attach
+from wxpay_emulator.api.family import FamilySpec, attach, new_router
 from wxpay_emulator.families import Family
 
 
 def _router() -> APIRouter:
-    aggregate = APIRouter()
+    aggregate = new_router()
     attach(aggregate, routes.router, people.router, cloud.router, refunds.router)
     attach(aggregate, journal.router, close.router)
     return aggregate

@@ -18,10 +18,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.journal.service import (
     MAX_LIMIT,
@@ -31,7 +32,7 @@ from wxpay_emulator.journal.service import (
     journal_of,
 )
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 
 HEARTBEAT_SECONDS = 2.5
 

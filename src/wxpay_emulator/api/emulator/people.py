@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.domain.miniprogram import UNSET, User
 from wxpay_emulator.domain.models import App
 from wxpay_emulator.wire import reject_nul
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 
 AppId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 

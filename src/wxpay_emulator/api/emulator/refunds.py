@@ -9,18 +9,19 @@ from __future__ import annotations
 import secrets
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator import pagination
 from wxpay_emulator.api.emulator.routes import _Body
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.domain.models import Refund, RefundDraft, RefundStatus
 from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN, OUT_TRADE_NO_PATTERN
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 
 
 class RefundBody(_Body):

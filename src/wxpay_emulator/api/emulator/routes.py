@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator import pagination
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
@@ -23,7 +24,7 @@ from wxpay_emulator.ids import MCHID_PATTERN
 from wxpay_emulator.material import merchant_json, write_material
 from wxpay_emulator.wire import reject_nul
 
-router = APIRouter(prefix="/emulator/v1")
+router = new_router(prefix="/emulator/v1")
 
 
 class _Body(BaseModel):

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import Faults, declared_operation, operation
 from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.domain.miniprogram import IssuedToken, MiniProgramError
 from wxpay_emulator.wire import reject_nul
 
-router = APIRouter()
+router = new_router()
 
 P = ParamSpec("P")
 

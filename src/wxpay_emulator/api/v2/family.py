@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
 
-from wxpay_emulator.api.family import FamilySpec, attach
+from wxpay_emulator.api.family import FamilySpec, attach, new_router
 from wxpay_emulator.api.v2 import refund, routes
 from wxpay_emulator.api.v2.common import error_response
 from wxpay_emulator.api.v2.errors import V2_FAULT_CODES, V2Error
@@ -18,7 +18,7 @@ from wxpay_emulator.ids import Ids
 
 
 def _router() -> APIRouter:
-    aggregate = APIRouter()
+    aggregate = new_router()
     attach(aggregate, routes.router, refund.router)
     return aggregate
 

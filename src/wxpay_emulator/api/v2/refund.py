@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wxpay_emulator import tls
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.api.v2.common import V2Call, success, v2_call
@@ -19,7 +20,7 @@ from wxpay_emulator.domain.errors import DomainError, ErrorCode
 from wxpay_emulator.domain.models import Order, Refund, RefundDraft
 from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
 
-router = APIRouter()
+router = new_router()
 
 REFUND_ACCOUNTS = ("REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS")
 OUT_REFUND_NO = re.compile(OUT_REFUND_NO_PATTERN)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import Faults, declared_operation, operation
 from wxpay_emulator.api.v2 import render, wire
 from wxpay_emulator.api.v2.common import (
@@ -26,7 +27,7 @@ from wxpay_emulator.crypto import v2_sign
 from wxpay_emulator.domain.models import Order, OrderDraft
 from wxpay_emulator.extras import OrderExtras
 
-router = APIRouter()
+router = new_router()
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 PREFIXES = ("", "/sandboxnew", "/xdc/apiv2sandbox")

@@ -6,9 +6,10 @@ once through the combine order's prepay_id.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3 import wire as v3
@@ -20,7 +21,7 @@ from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import CombineDraft, SubOrderDraft
 from wxpay_emulator.wire import COMBINE_OUT_TRADE_NO_PATTERN
 
-router = APIRouter()
+router = new_router()
 
 
 def _draft(kind: str, req: v3_combine.CombinePrepayRequest) -> CombineDraft:

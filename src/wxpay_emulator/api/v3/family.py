@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
 
-from wxpay_emulator.api.family import FamilySpec, attach
+from wxpay_emulator.api.family import FamilySpec, attach, new_router
 from wxpay_emulator.api.v3 import combine, partner, refund, render, routes
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error, body_of
@@ -24,7 +24,7 @@ VIEWS = Views(order=render.any_transaction, combine=render.combine_transaction, 
 
 
 def _router() -> APIRouter:
-    aggregate = APIRouter()
+    aggregate = new_router()
     attach(aggregate, routes.router, partner.router, combine.router, refund.router)
     attach(aggregate, routes.fallback)  # last: unknown /v3 paths answer EMULATOR_NOT_IMPLEMENTED
     return aggregate

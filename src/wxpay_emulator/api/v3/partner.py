@@ -6,9 +6,10 @@ through that pair. Notifications go to the provider, signed and encrypted with t
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3 import wire as v3
@@ -34,7 +35,7 @@ from wxpay_emulator.api.v3.routes import not_implemented
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 from wxpay_emulator.wire import PARTNER_OUT_TRADE_NO_PATTERN
 
-router = APIRouter()
+router = new_router()
 
 
 def _draft(kind: str, req: v3_partner.PartnerPrepayRequest, merchant: Merchant) -> OrderDraft:

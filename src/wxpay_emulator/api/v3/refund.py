@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import wire_refund as v3_refund
 from wxpay_emulator.api.v3.auth import signed_response
@@ -22,7 +23,7 @@ from wxpay_emulator.api.v3.render import refund_json
 from wxpay_emulator.domain.models import Merchant, RefundDraft
 from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
 
-router = APIRouter()
+router = new_router()
 
 
 async def _parties(request: Request, merchant: Merchant, sub_mchid: str | None) -> tuple[str, str | None]:

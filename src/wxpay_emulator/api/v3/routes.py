@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
+from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3 import wire as v3
@@ -31,7 +32,7 @@ from wxpay_emulator.clock import rfc3339
 from wxpay_emulator.crypto import aead, keys
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 
-router = APIRouter()
+router = new_router()
 
 
 async def _query_auth(request: Request) -> str:
@@ -140,7 +141,7 @@ def not_implemented(request: Request) -> Response:
 # The catch-all for unknown /v3 paths: its own router, which the family's aggregate includes last
 # (api/v3/family.py), so no v3 route can be shadowed by it whatever the order of the modules. Not an
 # API: left out of the reference (its five methods would also share one OpenAPI operation id).
-fallback = APIRouter()
+fallback = new_router()
 
 
 @fallback.api_route(
