@@ -32,11 +32,15 @@ typecheck: $(VENV)/.installed-dev
 browser:
 	scripts/ensure-browser
 
-# Two workers, one per core; a module's tests stay on one worker (they share its servers).
+# Four workers on two cores: about half of a test's time is spent waiting on sockets and other processes
+# (docs/test-suite.md). A module's tests stay on one worker (they share its servers).
+PYTEST_WORKERS ?= 4
 pytest: $(VENV)/.installed-dev browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-test: lint typecheck pytest
+# lint and mypy run beside pytest; each line is printed whole, and any failure fails the target.
+test:
+	$(MAKE) --no-print-directory -j 3 --output-sync=line lint typecheck pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/create_orders.py
