@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from wxpay_emulator import wire
 from wxpay_emulator.audit import notices
 from wxpay_emulator.audit.report import Check, Report
 from wxpay_emulator.clock import Clock
@@ -302,10 +303,6 @@ def _v3_headers(
     return headers
 
 
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
 def _unknown_serial(merchant: Merchant) -> str:
     held = {merchant.platform_serial.upper(), merchant.pub_key_id.upper()}
     while True:
@@ -333,7 +330,7 @@ def _v3_checks(notice: Notice, prober: Prober, domain: Domain, timeout: float) -
         body = {**genuine, "id": domain.ids.notification_id()}
         if resource:
             body["resource"] = {**genuine["resource"], **resource}
-        return _dumps(body)
+        return wire.dumps(body)
 
     checks: dict[str, Check] = {}
     body = another()
