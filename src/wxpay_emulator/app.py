@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     dispatcher = Dispatcher(
         domain, settings.notify_timeout_seconds, settings.dispatcher_poll_seconds, doorbell=doorbell
     )
-    journal = Journal(store, settings.journal_max_entries)
+    journal = Journal(store, settings.journal_max_entries, settings.events_gap_grace_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     journal_max_entries: int = 10_000
     # How often the event stream (/emulator/v1/events) looks for what another process wrote.
     events_poll_seconds: float = 0.25
+    # PostgreSQL: how long the event stream waits for an id below a newer row to commit before it gives
+    # that id up as rolled back (another process's transaction may commit out of id order).
+    events_gap_grace_seconds: float = 5.0
     # Tests only: new merchants take their RSA keys in turn from the *.pem files here instead of
     # generating them (crypto/keys.py PooledKeys), so a suite that starts many processes pays once.
     key_pool_dir: Path | None = None

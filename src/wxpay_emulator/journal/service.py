@@ -5,7 +5,8 @@
     page.data                                     # entries, newest first (JSON-ready dicts)
     page.next                                     # the cursor of the next (older) page, or None
     journal.entry(42)                             # one entry, or None
-    events, cursor = journal.events_since(journal.event_cursor(), mchid=None, family=None)
+    feed = journal.event_feed(journal.event_cursor(), mchid=None, family=None)
+    feed.poll()                                   # new entries and attempts: journal/events.py
 
 Everything here is synchronous and touches the store: call it from a thread (``api.calls.call`` or
 ``run_in_threadpool``), not on the event loop with PostgreSQL.
@@ -20,20 +21,32 @@ from typing import Any
 
 from starlette.requests import Request
 
-from wxpay_emulator.journal.entries import FAMILIES, RawCall, time_text, view_of
+from wxpay_emulator.journal.entries import RawCall, view_of
+from wxpay_emulator.journal.events import (
+    EventCursor,
+    EventFeed,
+    JournalQueryError,
+    check_family,
+)
 from wxpay_emulator.journal.writer import JournalWriter
 from wxpay_emulator.storage import journal_repo
 from wxpay_emulator.storage.db import Store
 
+__all__ = [
+    "MAX_LIMIT",
+    "EventCursor",
+    "EventFeed",
+    "Journal",
+    "JournalPage",
+    "JournalQueryError",
+    "check_family",
+    "journal_of",
+    "parse_status",
+]
+
 MAX_LIMIT = 500
-EVENT_BATCH = 200
 _STATUS = re.compile(r"^(?:([1-5])xx|(\d{3}))$")
 _CURSOR = re.compile(r"^\d{1,18}$")
-_EVENT_CURSOR = re.compile(r"^(\d{1,18}):(\d{1,18})$")
-
-
-class JournalQueryError(ValueError):
-    """A filter or cursor the journal cannot use (the routes answer PARAM_ERROR)."""
 
 
 @dataclass(frozen=True)
@@ -43,24 +56,6 @@ class JournalPage:
 
     def json(self) -> dict[str, Any]:
         return {"data": self.data, "next": self.next}
-
-
-@dataclass(frozen=True)
-class EventCursor:
-    """Where an event stream is: the last journal entry id and the last delivery attempt id it sent."""
-
-    request_id: int = 0
-    attempt_id: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.request_id}:{self.attempt_id}"
-
-    @classmethod
-    def parse(cls, text: str) -> EventCursor:
-        match = _EVENT_CURSOR.match(text.strip())
-        if match is None:
-            raise JournalQueryError(f"event cursor must be REQUEST_ID:ATTEMPT_ID, not {text[:40]!r}")
-        return cls(int(match.group(1)), int(match.group(2)))
 
 
 def parse_status(status: str | None) -> tuple[int | None, int | None]:
@@ -75,34 +70,12 @@ def parse_status(status: str | None) -> tuple[int | None, int | None]:
     return int(match.group(2)), None
 
 
-def check_family(family: str | None) -> str | None:
-    if family is not None and family not in FAMILIES:
-        raise JournalQueryError(f"family must be one of {', '.join(FAMILIES)}")
-    return family
-
-
-def delivery_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "notification_id": row["notification_id"],
-        "mchid": row["mchid"],
-        "family": row["family"],
-        "event_type": row["event_type"],
-        "url": row["url"],
-        "attempted_at": time_text(row["attempted_at"]),
-        "response_status": row["response_status"],
-        "error": row["error"],
-        "duration_ms": round(float(row["duration_ms"]), 3),
-        "acknowledged": bool(row["acknowledged"]),
-        "notification_status": row["status"],
-        "attempts": row["attempts"],
-        "next_attempt_at": time_text(row["next_attempt_at"]) if row["next_attempt_at"] else None,
-    }
-
-
 class Journal:
-    def __init__(self, store: Store, max_entries: int) -> None:
+    def __init__(self, store: Store, max_entries: int, gap_grace: float = 5.0) -> None:
         self.store = store
+        # How long the event stream waits for a gap in the ids to fill (journal/frontier.py). SQLite
+        # serializes writers, so ids commit in order there and a gap never fills later: no wait.
+        self.gap_grace = 0.0 if store.dialect == "sqlite" else gap_grace
         self.writer = JournalWriter(store, max_entries)
 
     # --- writing (the middleware) ---------------------------------------------------------------
@@ -177,40 +150,16 @@ class Journal:
         """The cursor of "now": a stream started from it sends only what happens next."""
         self.flush(1.0)
         with self.store.transaction() as conn:
-            return EventCursor(journal_repo.max_id(conn), journal_repo.max_attempt_id(conn))
+            # The ids handed out, not the newest visible: after a reset (an empty table) a PostgreSQL
+            # sequence goes on, and the stream must not wait for the ids below it to commit.
+            return EventCursor(journal_repo.taken_id(conn), journal_repo.taken_attempt_id(conn))
 
-    def events_since(
+    def event_feed(
         self, cursor: EventCursor, *, mchid: str | None = None, family: str | None = None
-    ) -> tuple[list[tuple[str, dict[str, Any], EventCursor]], EventCursor]:
-        """New journal entries and delivery attempts after ``cursor``: a list of (kind, data, cursor
-        after it) with kind ``request`` or ``delivery``, and the cursor after all of them."""
-        check_family(family)
-        with self.store.transaction() as conn:
-            # The newest ids first: rows committed while this runs wait for the next call.
-            top_request, top_attempt = journal_repo.max_id(conn), journal_repo.max_attempt_id(conn)
-            attempt_after = cursor.attempt_id
-            if attempt_after > top_attempt:
-                attempt_after = 0  # a reset emptied the attempts, whose ids start again (SQLite)
-            requests = journal_repo.since(conn, cursor.request_id, top_request, EVENT_BATCH, mchid, family)
-            deliveries = (
-                []
-                if family == "miniprogram"
-                else journal_repo.attempts_since(conn, attempt_after, top_attempt, EVENT_BATCH, mchid, family)
-            )
-        out: list[tuple[str, dict[str, Any], EventCursor]] = []
-        request_id, attempt_id = cursor.request_id, attempt_after
-        for r in requests:
-            request_id = r["id"]
-            out.append(("request", view_of(r), EventCursor(request_id, attempt_id)))
-        for d in deliveries:
-            attempt_id = d["id"]
-            out.append(("delivery", delivery_view(d), EventCursor(request_id, attempt_id)))
-        # Filtered-out rows are passed over once, not scanned again at every call.
-        if len(requests) < EVENT_BATCH:
-            request_id = max(request_id, top_request)
-        if len(deliveries) < EVENT_BATCH:
-            attempt_id = max(attempt_id, top_attempt)
-        return out, EventCursor(request_id, attempt_id)
+    ) -> EventFeed:
+        """A reader of the entries and delivery attempts after ``cursor`` (journal/events.py); it keeps
+        state between polls, so one stream uses one feed. Raises JournalQueryError on a bad family."""
+        return EventFeed(self.store, cursor, grace=self.gap_grace, mchid=mchid, family=family)
 
 
 def journal_of(request: Request) -> Journal:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select, text
 
 from wxpay_emulator.storage.tables import journal, notification_attempts, notifications
 
@@ -18,6 +18,26 @@ def insert_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def max_id(conn: Connection) -> int:
     return int(conn.execute(select(func.max(journal.c.id))).scalar() or 0)
+
+
+def _taken(conn: Connection, table: Table) -> int:
+    """The newest id handed out so far, committed or not: on PostgreSQL the position of the table's id
+    sequence (0 when none was taken); elsewhere the newest stored id (SQLite takes ids in commit order)."""
+    newest = int(conn.execute(select(func.max(table.c.id))).scalar() or 0)
+    if conn.dialect.name != "postgresql":
+        return newest
+    query = text("SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence(:t, 'id') AS regclass))")
+    return max(newest, int(conn.execute(query, {"t": table.name}).scalar() or 0))
+
+
+def taken_id(conn: Connection) -> int:
+    """The newest journal id handed out so far: the event stream's "now" (nothing below it is new)."""
+    return _taken(conn, journal)
+
+
+def taken_attempt_id(conn: Connection) -> int:
+    """The newest delivery attempt id handed out so far."""
+    return _taken(conn, notification_attempts)
 
 
 def trim(conn: Connection, keep: int) -> int:
@@ -66,6 +86,13 @@ def get(conn: Connection, entry_id: int) -> Mapping[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
+def ids_since(conn: Connection, after: int, upto: int, limit: int) -> list[int]:
+    """The ids of all entries (no filter) with ``after < id <= upto``, ascending, at most ``limit``: the
+    event stream finds the gaps it must wait for in them (journal/frontier.py)."""
+    query = select(journal.c.id).where(journal.c.id > after, journal.c.id <= upto)
+    return [int(i) for i in conn.execute(query.order_by(journal.c.id).limit(limit)).scalars()]
+
+
 def since(
     conn: Connection, after: int, upto: int, limit: int, mchid: str | None = None, family: str | None = None
 ) -> list[Mapping[str, Any]]:
@@ -77,6 +104,13 @@ def since(
 
 def max_attempt_id(conn: Connection) -> int:
     return int(conn.execute(select(func.max(notification_attempts.c.id))).scalar() or 0)
+
+
+def attempt_ids_since(conn: Connection, after: int, upto: int, limit: int) -> list[int]:
+    """The ids of all delivery attempts with ``after < id <= upto``, ascending, at most ``limit``."""
+    a = notification_attempts
+    query = select(a.c.id).where(a.c.id > after, a.c.id <= upto)
+    return [int(i) for i in conn.execute(query.order_by(a.c.id).limit(limit)).scalars()]
 
 
 def attempts_since(

@@ -352,13 +352,16 @@ def test_events_since_a_cursor(emu: Harness) -> None:
     body, _ = v2_body(emu.merchant)
     emu.request("POST", "/pay/orderquery", content=body)
     emu.journal.flush()
-    events, cursor = emu.journal.events_since(start)
+    feed = emu.journal.event_feed(start)
+    events = feed.poll()
+    cursor = feed.cursor
     assert [(kind, data["family"]) for kind, data, _ in events] == [("request", "v3"), ("request", "v2")]
     assert cursor == EventCursor(events[-1][1]["id"], start.attempt_id)
-    only_v2, _ = emu.journal.events_since(start, family="v2")
+    only_v2 = emu.journal.event_feed(start, family="v2").poll()
     assert [data["family"] for _, data, _ in only_v2] == ["v2"]
-    none, after = emu.journal.events_since(cursor)
-    assert none == [] and after == cursor
+    assert feed.poll() == [] and feed.cursor == cursor
+    again = emu.journal.event_feed(cursor)
+    assert again.poll() == [] and again.cursor == cursor
     assert EventCursor.parse(str(cursor)) == cursor
 
 

@@ -3,10 +3,13 @@
 notification delivery attempt).
 
 The stream polls the store by id cursor (``events_poll_seconds``), so it also carries what another
-emulator process sharing the database wrote; the writer of this process wakes it early. Each event's SSE
-``id`` is its cursor (``REQUEST_ID:ATTEMPT_ID``): a client that reconnects with ``Last-Event-ID`` (or
-``?after=``) misses nothing still in the store. A comment line every few seconds keeps proxies from
-timing out, and the generator ends when the client goes away or the server shuts down.
+emulator process sharing the database wrote; the writer of this process wakes it early. Its reader, an
+``EventFeed`` (journal/events.py), never skips a row that commits out of id order on PostgreSQL: the
+cursor waits at a gap below a newer row for up to ``events_gap_grace_seconds`` (journal/frontier.py).
+Each event's SSE ``id`` is its cursor (``REQUEST_ID:ATTEMPT_ID``): a client that reconnects with
+``Last-Event-ID`` (or ``?after=``) misses nothing still in the store. A comment line every few seconds
+keeps proxies from timing out, and the generator ends when the client goes away or the server shuts
+down.
 """
 
 from __future__ import annotations
@@ -82,13 +85,13 @@ async def events(
     try:
         check_family(family)
         cursor = EventCursor.parse(start) if start else await run_in_threadpool(journal.event_cursor)
+        feed = journal.event_feed(cursor, mchid=mchid, family=family)
     except JournalQueryError as exc:
         raise DomainError(ErrorCode.PARAM_ERROR, str(exc)) from exc
     poll = float(request.app.state.settings.events_poll_seconds)
     loop = asyncio.get_running_loop()
 
     async def stream() -> AsyncIterator[str]:
-        nonlocal cursor
         wake = asyncio.Event()
         gone = asyncio.Event()
 
@@ -109,14 +112,12 @@ async def events(
             yield f": wxpay-emulator events from {cursor}\n\n"
             last_sent = time.monotonic()
             while not gone.is_set() and not _stopping(request):
-                found, cursor = await run_in_threadpool(
-                    journal.events_since, cursor, mchid=mchid, family=family
-                )
+                found = await run_in_threadpool(feed.poll)
                 for kind, data, at in found:
                     yield f"id: {at}\nevent: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
                     last_sent = time.monotonic()
                 if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
-                    yield f": keep-alive {cursor}\n\n"
+                    yield f": keep-alive {feed.cursor}\n\n"
                     last_sent = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=poll)
