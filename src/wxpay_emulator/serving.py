@@ -166,7 +166,7 @@ def run(
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        access_log=False,  # the journal's line per request replaces it (cli._configure_logs)
+        access_log=False,  # the journal's line per request replaces it (serve_logs.py)
         timeout_graceful_shutdown=5,  # open event streams (api/emulator/journal.py) must not hold exit
         **options,
     )

@@ -68,7 +68,7 @@ async def request_entry(entry_id: int, request: Request) -> dict[str, Any]:
 
 
 def _stopping(request: Request) -> bool:
-    """True once ``serve`` is shutting down (cli.py sets ``app.state.stopping``)."""
+    """True once ``serve`` is shutting down (cli/serve.py sets ``app.state.stopping``)."""
     probe: Callable[[], bool] | None = getattr(request.app.state, "stopping", None)
     return probe is not None and probe()
 
