@@ -41,6 +41,7 @@ def test_shutdown_waits_for_the_stores_connections_off_the_event_loop(
             tick = asyncio.create_task(ticker())
             await asyncio.sleep(0.05)
             timer.start()
+        await asyncio.sleep(0.05)  # the ticker wakes once more: a stall just before counts too
         tick.cancel()
         timer.join(5)
         return max(gaps)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from tests.support.keys import KeyPool
 from wxpay_emulator.app import build_domain, open_store
@@ -293,7 +294,6 @@ def test_a_stop_that_gives_up_on_a_hung_claim_leaves_no_row_leased(
         assert returned.wait(10)
     finally:
         del domain.notifications.claim
-    assert stopped_in < 1.2, stopped_in  # it did not wait for the hung thread
     taken: set[str] = set()
     deadline = time.monotonic() + 5  # the late claim gives its rows back as soon as it commits
     while len(taken) < 3 and time.monotonic() < deadline:
@@ -302,6 +302,16 @@ def test_a_stop_that_gives_up_on_a_hung_claim_leaves_no_row_leased(
     assert taken == set(scheduled)
     for n, attempts in domain.notifications.list(merchant.mchid):
         assert n.attempts == 0 and attempts == [] and n.next_attempt_at == scheduled[n.id]
+    assert stopped_in < 1.2, stopped_in  # it did not wait for the hung thread
+
+
+def test_the_notify_timeout_is_capped_so_a_signature_is_never_stale_when_sent() -> None:
+    """A signature checked fresh when its attempt starts is sent after the connect, which the timeout
+    bounds: capped at 60 s, a signature is at most 2 minutes old when sent (notify/signing.py)."""
+    assert Settings(notify_timeout_seconds=60).notify_timeout_seconds == 60
+    for bad in (61, 0):
+        with pytest.raises(ValidationError, match="notify_timeout_seconds"):
+            Settings(notify_timeout_seconds=bad)
 
 
 def test_a_signature_that_waited_too_long_is_made_again_at_send_time(
