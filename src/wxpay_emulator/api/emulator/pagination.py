@@ -9,7 +9,8 @@ import base64
 import binascii
 import datetime as dt
 import json
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
 
 from fastapi import Query
 
@@ -21,10 +22,21 @@ MAX_LIMIT = 1000
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
+T = TypeVar("T")
+
 
 def encode(value: int | tuple[dt.datetime, str]) -> str:
     raw = value if isinstance(value, int) else [value[0].isoformat(), value[1]]
     return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+
+def split(
+    found: Sequence[T], limit: int, key: Callable[[T], int | tuple[dt.datetime, str]]
+) -> tuple[Sequence[T], str | None]:
+    """``found`` was read with ``limit + 1`` rows: the page, and the cursor of the next page (``None`` when
+    this is the last one), naming the page's last row by ``key``."""
+    page = found[:limit]
+    return page, encode(key(page[-1])) if len(found) > limit else None
 
 
 def _decode(cursor: str) -> object:

@@ -81,8 +81,7 @@ async def listing(
 ) -> dict[str, Any]:
     before = pagination.id_cursor(cursor)
     found = await call(request, domain_of(request).refunds.list, mchid, limit + 1, before)
-    page = found[:limit]
-    next_cursor = pagination.encode(page[-1].id) if len(found) > limit else None
+    page, next_cursor = pagination.split(found, limit, lambda r: r.id)
     views = views_of(request)
     return {"data": [refund_view(r, views) for r in page], "next": next_cursor}
 

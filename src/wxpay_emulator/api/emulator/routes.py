@@ -162,13 +162,13 @@ async def orders(
 ) -> dict[str, Any]:
     before = pagination.id_cursor(cursor)
     found = await call(request, domain_of(request).orders.list, mchid, limit + 1, before)
-    page = found[:limit]
+    page, next_cursor = pagination.split(found, limit, lambda o: o.id)
     # Each order's refunds, as the APIv3 refund query shows them.
     refunds = await call(request, domain_of(request).refunds.for_orders, [o.id for o in page])
     views = views_of(request)
     return {
         "data": [{**order_view(o, views), "refunds": [views.refund(r) for r in refunds[o.id]]} for o in page],
-        "next": pagination.encode(page[-1].id) if len(found) > limit else None,
+        "next": next_cursor,
     }
 
 
@@ -195,10 +195,9 @@ async def notifications(
 ) -> dict[str, Any]:
     before = pagination.time_id_cursor(cursor)
     found = await call(request, domain_of(request).notifications.list, mchid, limit + 1, before)
-    rows = found[:limit]
-    last = rows[-1][0] if rows else None
+    rows, next_cursor = pagination.split(found, limit, lambda row: (row[0].created_at, row[0].id))
     return {
-        "next": pagination.encode((last.created_at, last.id)) if last and len(found) > limit else None,
+        "next": next_cursor,
         "data": [
             {
                 "id": n.id,
