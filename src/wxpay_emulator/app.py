@@ -6,6 +6,7 @@ exception handlers, its renderers and the faults its routes declare. Nothing her
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -43,7 +44,8 @@ from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.filemodes import prepare_data_dir
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.journal.service import Journal
-from wxpay_emulator.notify.dispatcher import Dispatcher, Doorbell
+from wxpay_emulator.notify.dispatcher import Dispatcher
+from wxpay_emulator.notify.doorbell import Doorbell
 from wxpay_emulator.registry import CONTROL_VIEWS, FAMILIES
 from wxpay_emulator.storage.db import Store, migrate
 from wxpay_emulator.storage.shared_clock import SharedClock
@@ -117,13 +119,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Closing the journal and disposing of the store wait (bounded) for a thread and for
+            # connections still checked out: off the event loop, which other apps may share.
             try:
                 await dispatcher.stop()
             finally:
                 try:
-                    journal.close()
+                    await asyncio.to_thread(journal.close)
                 finally:
-                    store.dispose()  # always: no connection may outlive the app
+                    await asyncio.to_thread(store.dispose)  # always: no connection may outlive the app
 
     app = FastAPI(
         title="wxpay-emulator",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,8 +18,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Multiplies WeChat's notification retry delays: 0.01 turns 15 s into 0.15 s for tests.
     notify_time_scale: float = 1.0
-    # WeChat waits 5 s for the merchant's answer before it counts a delivery as failed.
-    notify_timeout_seconds: float = 5.0
+    # WeChat waits 5 s for the merchant's answer before it counts a delivery as failed. At most 60 s:
+    # a notification's signature is then at most 2 minutes old when sent (notify/signing.py).
+    notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     dispatcher_poll_seconds: float = 0.2
     # Refuse APIv3 requests whose timestamp is further than this from the real clock.
     max_clock_skew_seconds: int = 300

@@ -34,6 +34,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -48,9 +49,12 @@ from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.models import DeliveryAttempt, Merchant, Notification
 from wxpay_emulator.domain.services import Domain
 from wxpay_emulator.notify.attempt_log import log_attempts
+from wxpay_emulator.notify.doorbell import Doorbell
 from wxpay_emulator.notify.protocols import protocol_for
+from wxpay_emulator.notify.signing import SignedRequests
 
 T = TypeVar("T")
+Results = list[tuple[DeliveryAttempt, bool]]  # finished attempts, each with whether it was acknowledged
 
 log = logging.getLogger("wxpay_emulator.notify")
 
@@ -59,6 +63,7 @@ MAX_IN_FLIGHT = 512  # deliveries in flight in one process
 PER_ENDPOINT = 8  # deliveries in flight to one endpoint (scheme://host:port)
 HELD_PER_ENDPOINT = 64  # rows of one endpoint in hand (in flight or waiting for its slots)
 RESPONSE_KEEP = 2000  # characters of the merchant's answer kept for inspection
+GIVE_BACK_SECONDS = 5.0  # a stop that gave up on its pass: the most it waits to give the claims back
 
 
 def endpoint_of(url: str) -> str:
@@ -68,22 +73,6 @@ def endpoint_of(url: str) -> str:
     if parts.scheme in ("http", "https") and parts.netloc:
         return f"{parts.scheme}://{parts.netloc}/"
     return url
-
-
-class Doorbell:
-    """What the domain rings when it writes a notification row, made before the domain so that the
-    dispatcher (made after it, from it) needs no patching: create_app passes ``ring`` to the domain
-    and the doorbell to the dispatcher. It is the dispatcher's one wake-up: the dispatcher rings it
-    itself when a slot frees."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def ring(self) -> None:
-        """Thread-safe: called from the threadpool when a notification row is written."""
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.event.set)
 
 
 class Dispatcher:
@@ -128,11 +117,11 @@ class Dispatcher:
         self._in_flight: Counter[str] = Counter()
         self._held: Counter[str] = Counter()
         self._starved = False  # the last pass stopped at max_in_flight: wake when a slot frees
-        self._finished: list[tuple[DeliveryAttempt, bool]] = []
+        self._finished: Results = []
         self._finished_event = asyncio.Event()
         self._merchants: dict[str, tuple[float, Merchant]] = {}
-        self._signed: dict[str, tuple[bytes, dict[str, str]]] = {}  # claimed rows' signed requests
-        self._clock_offset = 0.0  # the business clock's, read with each claim
+        self._signed = SignedRequests(domain)  # claimed rows' signed requests (notify/signing.py)
+        self._abandoned = threading.Event()  # set when stop() gives up on its pass (_claim_and_sign)
         # httpx's per-phase timeouts, as an AsyncClient would put them on each request.
         self._extensions = {"timeout": httpx.Timeout(timeout_seconds).as_dict()}
 
@@ -146,22 +135,32 @@ class Dispatcher:
     async def start(self) -> None:
         self.doorbell.loop = asyncio.get_running_loop()
         self._shutting_down = self._stopping = False
+        self._abandoned = threading.Event()  # this run's: a late thread of an earlier run keeps its own
         self._task = asyncio.create_task(self._run(), name="wxpay-emulator-dispatcher")
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop between passes, never inside one: a claim cut short would keep its rows leased
-        (undelivered for a lease) after a restart. Cancelled only if a pass outlasts ``timeout``."""
+        """Stop between passes. A pass (a claim, a store call) that outlasts ``timeout`` is abandoned:
+        the loop is cancelled without waiting for its threads, and this process's claims are given back
+        in one bounded store call, safe beside a recording still running (whichever commits first, the
+        other finds the row no longer claimed by this process), so no row waits out a lease."""
         task, self._task = self._task, None
         if task is None:
             return
         self._stopping = True
         self.doorbell.event.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout)
-        except TimeoutError:
-            task.cancel()
+        if (await asyncio.wait({task}, timeout=timeout))[0]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            return
+        self._abandoned.set()  # before the give-back: a claim committing after it sees this
+        task.cancel()
+        await asyncio.wait({task}, timeout=GIVE_BACK_SECONDS)  # its shutdown waits for no thread now
+        finished, self._finished = self._finished, []
+        try:
+            async with asyncio.timeout(GIVE_BACK_SECONDS):
+                await self._record(finished, give_back=True)
+        except Exception:  # TimeoutError included: the claims run out with their lease
+            log.exception("giving back this process's notification claims failed")
 
     async def _store(self, call: Callable[..., T], *args: Any) -> T:
         """``call(*args)`` on a worker thread, tracked until the thread is done (see _store_calls)."""
@@ -204,20 +203,18 @@ class Dispatcher:
         recorder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recorder
-        # A cancelled delivery or recorder may have left its store call running: let it finish.
-        await asyncio.gather(*list(self._store_calls), return_exceptions=True)
-        finished, self._finished = self._finished, []
-        done = {a.notification_id for a, _ in finished}
-        unattempted = [n.id for q in self._waiting.values() for n in q]
-        unattempted += [t.get_name() for t in in_flight if t.get_name() not in done]
+        self._waiting.clear()
         self._in_hand.clear()
         self._finishing.clear()
         self._signed.clear()
+        if self._abandoned.is_set():
+            return  # stop() gave up waiting: it gives the claims back, without waiting for threads
+        # A cancelled delivery or recorder may have left its store call running: let it finish.
+        await asyncio.gather(*list(self._store_calls), return_exceptions=True)
+        finished, self._finished = self._finished, []
+        # Record what finished; give back every other claim (waiting, cancelled, recording failed).
         with contextlib.suppress(Exception):
-            await self._record(finished)
-        with contextlib.suppress(Exception):
-            await self._store(self.domain.notifications.release, unattempted, self.owner)
-        self._waiting.clear()
+            await self._record(finished, give_back=True)
 
     async def deliver_due(self) -> int:
         """One pass, waited out: claim what is due, deliver it, record every attempt. Returns the
@@ -231,13 +228,15 @@ class Dispatcher:
         await self._record(finished)
         return claimed
 
-    async def _record(self, finished: list[tuple[DeliveryAttempt, bool]]) -> None:
+    async def _record(self, finished: Results, give_back: bool = False) -> None:
         """Record finished attempts (raises if the store fails: the rows stay claimed and go out again
-        when the lease runs out); an attempt on a row this process no longer holds is dropped."""
-        if not finished:
+        when the lease runs out); an attempt on a row this process no longer holds is dropped. With
+        ``give_back`` (stopping), every other claim of this process's is given back in the same call."""
+        if not finished and not give_back:
             return
         try:
-            recorded = set(await self._store(self.domain.notifications.record_attempts, finished, self.owner))
+            ids, finished = await self._store(self._record_now, finished, give_back)
+            recorded = set(ids)
         finally:
             # In hand until recorded: a pass between the answer and its record would find the row
             # still PENDING (its lease possibly run out) and deliver it again.
@@ -255,6 +254,17 @@ class Dispatcher:
                 ", ".join(lost[:10]),
             )
         await log_attempts(self.domain, kept, self._store)
+
+    def _record_now(self, finished: Results, give_back: bool) -> tuple[list[str], Results]:
+        """On a worker thread, as soon as the attempts finished: put their real times on the business
+        clock with its offset read now (the shared clock's, cached 50 ms: an advance made while they
+        were in flight counts; no store read on the event loop), then record them."""
+        offset = dt.timedelta(seconds=self.domain.clock.offset_seconds)
+        finished = [(dataclasses.replace(a, attempted_at=a.attempted_at + offset), ok) for a, ok in finished]
+        notifications = self.domain.notifications
+        if give_back:
+            return notifications.give_back(self.owner, finished), finished
+        return notifications.record_attempts(finished, self.owner), finished
 
     async def _pass(self, client: httpx.AsyncHTTPTransport) -> float:
         """Claim and start what is due; the seconds to sleep before the next pass (0: at once)."""
@@ -278,18 +288,18 @@ class Dispatcher:
             await self._store(self.domain.refunds.settle_if_due)
         except Exception:  # a refund that cannot settle must not hold up deliveries
             log.exception("settling due refunds failed")
-        claimed = await self._store(self._claim_and_sign, limit or self.batch, self._full())
+        claimed = await self._store(self._claim_and_sign, limit or self.batch, self._full(), self._abandoned)
         extra: list[str] = []
         for n in claimed:
             if self._in_hand.get(n.id) == n.attempts:
                 # Claimed again while still in hand (its lease ran out): the attempt under way
                 # records it. Starting it again would deliver it twice.
-                self._signed.pop(n.id, None)
+                self._signed.drop(n.id)
                 continue
             endpoint = endpoint_of(n.url)
             if self._held[endpoint] >= self.held_per_endpoint:
                 extra.append(n.id)  # more of one endpoint than this process will start in time
-                self._signed.pop(n.id, None)
+                self._signed.drop(n.id)
                 continue
             self._held[endpoint] += 1
             self._in_hand[n.id] = n.attempts
@@ -299,26 +309,15 @@ class Dispatcher:
             await self._store(self.domain.notifications.release, extra, self.owner)
         return len(claimed)
 
-    def _claim_and_sign(self, limit: int, skip: list[str]) -> list[Notification]:
-        """On a worker thread: claim due rows, then sign each one's request (RSA signing is the one
-        expensive step of a delivery; recent cryptography releases the GIL for it, so it runs beside the
-        event loop's HTTP work), and
-        read the business clock's offset for the attempts' times (no store read on the event loop)."""
+    def _claim_and_sign(self, limit: int, skip: list[str], abandoned: threading.Event) -> list[Notification]:
+        """On a worker thread: claim due rows, sign their requests (notify/signing.py). A claim that
+        commits after stop() gave up on it gives its rows back here (one before: stop() gives it back)."""
         claimed = self.domain.notifications.claim(self.owner, limit, self.lease_seconds, skip)
-        for n in claimed:
-            try:
-                self._signed[n.id] = self._request(self.domain.merchants.get(n.mchid), n)
-            except Exception:  # e.g. its merchant is gone: _deliver tries again and logs it
-                continue
-        self._clock_offset = self.domain.clock.offset_seconds
+        if abandoned.is_set():
+            self.domain.notifications.release([n.id for n in claimed], self.owner)
+            return []
+        self._signed.sign(claimed)
         return claimed
-
-    def _request(self, merchant: Merchant, n: Notification) -> tuple[bytes, dict[str, str]]:
-        """The body and signed headers of one attempt (signed now: the timestamp WeChat's rule checks
-        is at most a lease old when sent, well inside its 5 minutes)."""
-        body = n.body.encode()
-        protocol = protocol_for(n.family)
-        return body, protocol.headers(merchant, body, str(Clock.real_timestamp()), self.domain.ids.nonce())
 
     def _full(self) -> list[str]:
         """Endpoints this process has enough of in hand: a claim leaves their rows."""
@@ -387,8 +386,10 @@ class Dispatcher:
         self, client: httpx.AsyncHTTPTransport, n: Notification
     ) -> tuple[DeliveryAttempt, bool]:
         protocol = protocol_for(n.family)
-        signed = self._signed.pop(n.id, None)
-        body, headers = signed or self._request(await self._merchant(n.mchid), n)
+        signed = self._signed.take(n.id)
+        if signed is None:  # not signed at the claim (its merchant unreadable), or too long ago
+            signed = await run_in_threadpool(self._signed.request, await self._merchant(n.mchid), n)
+        body, headers = signed
         status: int | None = None
         text = ""
         error: str | None = None
@@ -408,7 +409,7 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}"
         attempt = DeliveryAttempt(
             notification_id=n.id,
-            attempted_at=Clock.real_now() + dt.timedelta(seconds=self._clock_offset),
+            attempted_at=Clock.real_now(),  # real time: _record_now puts it on the business clock
             request_headers=headers,
             response_status=status,
             response_body=text,

@@ -79,6 +79,18 @@ class OutboxRepo(NotificationRepo):
                 where.append(_N.claimed_by == owner)
             self.conn.execute(update(notifications).where(*where).values(claimed_by=None, lease_until=until))
 
+    def release_owned(self, owner: str) -> int:
+        """Give back every claim ``owner`` still has (a process stopping), in one statement: each row is
+        due again at its own ``next_attempt_at``, its attempts unchanged. Only pending rows are ever
+        claimed (recording a final state gives the claim back), so the status narrows the scan to them.
+        Returns the number of rows given back."""
+        statement = (
+            update(notifications)
+            .where(_N.status == _PENDING, _N.claimed_by == owner)
+            .values(claimed_by=None, lease_until=None)
+        )
+        return int(self.conn.execute(statement).rowcount or 0)
+
     def held(self, ids: Sequence[str], owner: str | None) -> dict[str, Notification]:
         """The rows of ``ids`` still claimed by ``owner`` (every existing one when None), locked until
         the transaction ends on PostgreSQL (a concurrent claim skips them; on SQLite the transaction

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import re
+import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from tests.support.keys import KeyPool
 from wxpay_emulator.app import build_domain, open_store
+from wxpay_emulator.clock import Clock
 from wxpay_emulator.config import Settings
 from wxpay_emulator.domain.models import (
     KeyMode,
@@ -24,6 +28,7 @@ from wxpay_emulator.domain.models import (
     PaymentResult,
 )
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.notify import signing
 from wxpay_emulator.notify.dispatcher import Dispatcher
 
 
@@ -101,10 +106,12 @@ ID = re.compile(rb'"id"\s*:\s*"([^"]+)"')
 
 
 @contextlib.asynccontextmanager
-async def receiver(answer_after: float, trickle: int = 0) -> AsyncIterator[tuple[str, Counter[str]]]:
+async def receiver(
+    answer_after: float, trickle: int = 0, on_request: Callable[[bytes], Awaitable[None]] | None = None
+) -> AsyncIterator[tuple[str, Counter[str]]]:
     """A loopback merchant endpoint: answers 200 after ``answer_after`` seconds; with ``trickle``, a
-    body of that many bytes, one every 0.25 s (each read well within httpx's per-read timeout).
-    Yields its URL and the count of arrivals per notification id."""
+    body of that many bytes, one every 0.25 s (each read well within httpx's per-read timeout); awaits
+    ``on_request`` with each request's head first. Yields its URL and the count of arrivals per id."""
     arrivals: Counter[str] = Counter()
     handlers: set[asyncio.Task[None]] = set()
 
@@ -119,6 +126,8 @@ async def receiver(answer_after: float, trickle: int = 0) -> AsyncIterator[tuple
                 body = await reader.readexactly(length)
                 found = ID.search(body)
                 arrivals[found.group(1).decode() if found else "?"] += 1
+                if on_request is not None:
+                    await on_request(head)
                 await asyncio.sleep(answer_after)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % trickle)
                 for _ in range(trickle):
@@ -240,3 +249,115 @@ def test_a_retry_due_while_its_last_attempt_is_being_recorded_still_goes_out(
         assert asyncio.run(run()) >= 3  # stuck at 1 for a lease (19 s here) before the fix
     finally:
         store.dispose()
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("hang", ["after_claiming", "before_claiming"])
+def test_a_stop_that_gives_up_on_a_hung_claim_leaves_no_row_leased(
+    domain: Domain, merchant: Merchant, hang: str
+) -> None:
+    """stop() gives up on a pass that outlasts its timeout. The rows of a claim still on its worker
+    thread, committed before the stop gave up or after, must not stay leased (a whole lease, 28 s here,
+    before any process delivers them): they are due again at once, their attempts unchanged."""
+    paid_to(domain, merchant, "http://127.0.0.1:9/n", 3, "HUNG")
+    scheduled = {n.id: n.next_attempt_at for n, _ in domain.notifications.list(merchant.mchid)}
+    dispatcher = Dispatcher(domain, timeout_seconds=2, poll_seconds=0.1)
+    claim = domain.notifications.claim
+    claiming, returned = threading.Event(), threading.Event()
+
+    def hung_claim(*args: Any) -> Any:
+        claiming.set()
+        try:
+            if hang == "before_claiming":
+                time.sleep(1.5)  # the claim commits after stop() has returned
+            rows = claim(*args)
+            if hang == "after_claiming":
+                time.sleep(1.5)  # committed, but the pass never hears of it before stop() gives up
+            return rows
+        finally:
+            returned.set()
+
+    domain.notifications.claim = hung_claim  # type: ignore[method-assign]
+
+    async def start_then_stop() -> float:
+        await dispatcher.start()
+        for _ in range(500):
+            if claiming.is_set():
+                break
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await dispatcher.stop(timeout=0.2)
+        return time.monotonic() - started
+
+    try:
+        stopped_in = asyncio.run(start_then_stop())
+        assert returned.wait(10)
+    finally:
+        del domain.notifications.claim
+    taken: set[str] = set()
+    deadline = time.monotonic() + 5  # the late claim gives its rows back as soon as it commits
+    while len(taken) < 3 and time.monotonic() < deadline:
+        taken |= {n.id for n in domain.notifications.claim("other", 10, 60.0, [])}
+        time.sleep(0.05)
+    assert taken == set(scheduled)
+    for n, attempts in domain.notifications.list(merchant.mchid):
+        assert n.attempts == 0 and attempts == [] and n.next_attempt_at == scheduled[n.id]
+    assert stopped_in < 1.2, stopped_in  # it did not wait for the hung thread
+
+
+def test_the_notify_timeout_is_capped_so_a_signature_is_never_stale_when_sent() -> None:
+    """A signature checked fresh when its attempt starts is sent after the connect, which the timeout
+    bounds: capped at 60 s, a signature is at most 2 minutes old when sent (notify/signing.py)."""
+    assert Settings(notify_timeout_seconds=60).notify_timeout_seconds == 60
+    for bad in (61, 0):
+        with pytest.raises(ValidationError, match="notify_timeout_seconds"):
+            Settings(notify_timeout_seconds=bad)
+
+
+def test_a_signature_that_waited_too_long_is_made_again_at_send_time(
+    domain: Domain, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim signs its batch; a row waiting for its endpoint's one slot is sent later. A signature
+    older than signing.MAX_AGE (0.5 s here, 60 s in use) when its attempt starts is made again, so
+    ``Wechatpay-Timestamp`` is never that old when sent (WeChat's SDKs refuse one 5 minutes old)."""
+    monkeypatch.setattr(signing, "MAX_AGE", 0.5)
+    # Milliseconds in the timestamp header (the receiver checks no signature): ages below a second.
+    monkeypatch.setattr(Clock, "real_timestamp", staticmethod(lambda: int(time.time() * 1000)))
+    ages: list[float] = []
+
+    async def age(head: bytes) -> None:
+        stamp = re.search(rb"(?i)wechatpay-timestamp:\s*(\d+)", head)
+        assert stamp is not None
+        ages.append(time.time() - int(stamp.group(1)) / 1000)
+
+    dispatcher = Dispatcher(domain, timeout_seconds=5, poll_seconds=0.1, per_endpoint=1)
+
+    async def one_pass() -> None:
+        async with receiver(1.0, on_request=age) as (url, arrivals):
+            paid_to(domain, merchant, url, 3, "RESIGN")
+            assert await dispatcher.deliver_due() == 3
+            assert sorted(arrivals.values()) == [1, 1, 1]
+
+    asyncio.run(one_pass())
+    assert len(ages) == 3
+    assert max(ages) < 0.9, ages  # signed at the claim, the last waited 2 s for its slot
+
+
+def test_an_attempts_time_is_on_the_business_clock_of_the_attempt(domain: Domain, merchant: Merchant) -> None:
+    """The business clock advanced after the claim, while the attempt was in flight: the attempt's
+    time is on the clock as it is when the attempt ends, not as it was at the claim."""
+    dispatcher = Dispatcher(domain, timeout_seconds=5, poll_seconds=0.1)
+
+    async def advance(_head: bytes) -> None:
+        await asyncio.to_thread(domain.advance_clock, 3600)
+
+    async def one_pass() -> None:
+        async with receiver(0.0, on_request=advance) as (url, _arrivals):
+            paid_to(domain, merchant, url, 1, "OFFSET")
+            assert await dispatcher.deliver_due() == 1
+
+    asyncio.run(one_pass())
+    [(n, [attempt])] = domain.notifications.list(merchant.mchid)
+    assert n.status is NotificationStatus.DELIVERED
+    assert attempt.attempted_at > Clock.real_now() + dt.timedelta(seconds=3500), attempt.attempted_at
+    assert attempt.attempted_at <= domain.clock.now()

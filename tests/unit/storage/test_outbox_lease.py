@@ -220,3 +220,25 @@ def test_recording_a_batch_sets_each_rows_state(domain: Domain, merchant: Mercha
     assert detail[last][0].next_attempt_at is None and detail[last][1][0].error == "ConnectError: refused"
     domain.advance_clock(7 * 24 * 3600)
     assert [n.id for n in domain.notifications.claim("b", 10, lease_seconds=60)] == [retry]
+
+
+def test_giving_back_records_what_finished_and_frees_the_owners_other_claims(
+    domain: Domain, second: Domain, merchant: Merchant
+) -> None:
+    """A dispatcher stopping: one unit of work records its finished attempt and gives back its other
+    claims (due again at their scheduled time, attempts unchanged); another process's claim stays."""
+    ids = paid(domain, merchant, 3, "GIVEBACK")
+    scheduled = {n.id: n.next_attempt_at for n, _ in domain.notifications.list(merchant.mchid)}
+    finished, kept = sorted(n.id for n in domain.notifications.claim("a", 2, lease_seconds=60))
+    [theirs] = [n.id for n in second.notifications.claim("b", 10, lease_seconds=60)]
+    assert {finished, kept, theirs} == set(ids)
+    attempt = DeliveryAttempt(finished, domain.clock.now(), {}, 500, "", None, 1.0)
+    assert domain.notifications.give_back("a", [(attempt, False)]) == [finished]
+    # "a"'s other claim is free at once; "b"'s is still "b"'s; the recorded row waits for its retry.
+    assert [n.id for n in second.notifications.claim("c", 10, lease_seconds=60)] == [kept]
+    row = domain.notifications.get(kept)
+    assert row.attempts == 0 and row.next_attempt_at == scheduled[kept]
+    row = domain.notifications.get(finished)
+    assert row.attempts == 1 and row.next_attempt_at is not None and row.next_attempt_at > domain.clock.now()
+    assert domain.notifications.give_back("b") == []  # nothing finished: only the claim goes back
+    assert [n.id for n in domain.notifications.claim("d", 10, lease_seconds=60)] == [theirs]
