@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from wxpay_emulator import clock
@@ -23,11 +25,13 @@ __all__ = [
     "OUT_TRADE_NO_PATTERN",
     "PARTNER_OUT_TRADE_NO_PATTERN",
     "TIME_FORMAT",
+    "NotJSON",
     "check_ip",
     "dumps",
     "format_datetime",
     "format_time",
     "json_object",
+    "loads",
     "parse_rfc3339",
     "parse_time",
     "reject_nul",
@@ -79,13 +83,57 @@ def json_object(value: Any) -> dict[str, Any]:
     ValueError if it is neither."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads(value)
         except (ValueError, RecursionError) as exc:
             raise ValueError("is not a JSON object") from exc
     if not isinstance(value, dict):
         raise ValueError("is not a JSON object")
     reject_nul_deep(value)
+    if _holds_big_number(value):
+        raise ValueError("holds a number out of range")
     return value
+
+
+class NotJSON(json.JSONDecodeError):
+    """Text that RFC 8259 does not call JSON although Python's ``json`` module reads it."""
+
+
+def _no_constant(name: str) -> Any:
+    raise NotJSON(f"{name} is not a JSON value (RFC 8259)", name, 0)
+
+
+def _finite_float(text: str) -> float | Decimal:
+    """A JSON number with a fraction or an exponent: a float, or, when it does not fit a double
+    (``1e400``, which ``float`` reads as infinity), its exact value as a ``Decimal`` that no field
+    takes (the models are strict) and no answer writes as a number."""
+    value = float(text)
+    return value if math.isfinite(value) else Decimal(text)
+
+
+def loads(text: str | bytes, *, exact_big_numbers: bool = True) -> Any:
+    """JSON as RFC 8259 defines it: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON
+    (:class:`NotJSON`, a ``json.JSONDecodeError``), and no number becomes infinite (see
+    :func:`_finite_float`) unless ``exact_big_numbers`` is off: for lax pydantic models (the control
+    plane's, FastAPI's bodies), which would take an integral ``Decimal`` as a huge int but refuse an
+    infinite float for every field they have. Nesting deeper than Python's recursion limit still
+    raises RecursionError and an integer over 4300 digits ValueError, as ``json.loads`` does; callers
+    answer both as unparsable."""
+    if not exact_big_numbers:
+        return json.loads(text, parse_constant=_no_constant)
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _holds_big_number(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Decimal):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def reject_nul_deep(value: Any) -> Any:
@@ -134,10 +182,30 @@ def safe_text(text: str) -> str:
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
+def _no_infinity(value: Any) -> Any:
+    """``payload`` with every float that is not finite (NaN, ±infinity) as ``null`` and every
+    ``Decimal`` (an exact number :func:`loads` kept out of a double) as its text: JSON has no
+    NaN/Infinity, and JavaScript would read ``1e400`` back as Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _no_infinity(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_infinity(v) for v in value]
+    return value
+
+
 def dumps(payload: Any) -> str:
     """Compact JSON with Chinese kept as text, as WeChat writes it (answers, notifications, resources);
-    always encodable as UTF-8 (:func:`safe_text`)."""
-    return safe_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+    always encodable as UTF-8 (:func:`safe_text`) and always JSON: never ``NaN`` or ``Infinity``
+    (:func:`_no_infinity`), whatever it is given."""
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):
+        text = json.dumps(_no_infinity(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return safe_text(text)
 
 
 def reject_nul(value: Any) -> Any:

@@ -3,7 +3,7 @@ itself in its ``family.py``; registry.py lists them and create_app loops over th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,21 +11,45 @@ from fastapi import APIRouter
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 
 from wxpay_emulator.api.safejson import JSONResponse
 from wxpay_emulator.api.shapes import Shape
 from wxpay_emulator.domain.notifications import CombineRenderer, PaymentRenderer, RefundRenderer
 from wxpay_emulator.families import Family
 from wxpay_emulator.ids import Ids
+from wxpay_emulator.wire import loads
 
 AsyncExceptionHandler = Callable[[Request, Exception], object]
 
 
+class StrictJSONRequest(Request):
+    """A request whose JSON body FastAPI reads as RFC 8259 JSON (``wire.loads``): ``NaN`` and
+    ``Infinity`` are a JSON decode error (the family's answer to any unparsable body), not numbers."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = loads(await self.body(), exact_big_numbers=False)
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route that reads its body model from :class:`StrictJSONRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict
+
+
 def new_router(**kwargs: Any) -> APIRouter:
     """An ``APIRouter`` whose routes answer through ``safejson.JSONResponse`` unless they name another
-    class: the app's default, fixed when a route is declared, since :func:`attach` keeps routes as
-    declared."""
-    return APIRouter(default_response_class=JSONResponse, **kwargs)
+    class (the app's default, fixed when a route is declared, since :func:`attach` keeps routes as
+    declared), and read JSON bodies as RFC 8259 JSON (:class:`StrictJSONRoute`)."""
+    return APIRouter(default_response_class=JSONResponse, route_class=StrictJSONRoute, **kwargs)
 
 
 def attach(target: APIRouter, *sources: APIRouter) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, Response
@@ -53,6 +55,32 @@ def _why(exc: Exception) -> str:
         first = exc.errors()[0]
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
     return str(exc)
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _whole(form: Mapping[str, str], name: str, default: int, what: str) -> int:
+    """A form field that holds a whole number (ASCII digits, a sign at most), or ``default`` when
+    empty; ValueError ``"<name>: <what>"`` otherwise, never Python's ``int()`` text."""
+    text = (form.get(name) or "").strip()
+    if not text:
+        return default
+    if _WHOLE.fullmatch(text) is None or len(text) > 18:
+        raise ValueError(f"{name}: {what}")
+    return int(text)
+
+
+def _number(form: Mapping[str, str], name: str, what: str) -> float:
+    """A form field that holds a decimal number (no exponent, NaN or infinity), 0 when empty;
+    ValueError ``"<name>: <what>"`` otherwise, never Python's ``float()`` text."""
+    text = (form.get(name) or "").strip()
+    if not text:
+        return 0.0
+    if _DECIMAL.fullmatch(text) is None or len(text) > 32:
+        raise ValueError(f"{name}: {what}")
+    return float(text)
 
 
 # --- overview --------------------------------------------------------------------------------------
@@ -207,7 +235,7 @@ async def order_refund(request: Request, order_id: int) -> Response:
         body = control_refunds.RefundBody(
             mchid=order.mchid,
             out_trade_no=order.out_trade_no,
-            amount=int(form.get("amount") or 0),
+            amount=_whole(form, "amount", 0, "a whole number of fen"),
             reason=form.get("reason") or None,
             notify_url=form.get("notify_url") or None,
         )
@@ -382,7 +410,9 @@ async def system(request: Request) -> Response:
 async def clock_advance(request: Request) -> Response:
     form = await form_of(request)
     try:
-        seconds = float(form.get("seconds") or 0) + 60 * float(form.get("minutes") or 0)
+        seconds = _number(form, "seconds", "a number of seconds") + 60 * _number(
+            form, "minutes", "a number of minutes"
+        )
         answer = await control.advance_clock(control.ClockBody(advance_seconds=seconds), request)
     except (DomainError, ValidationError, ValueError) as exc:
         return back("/dashboard/system", error=_why(exc))
@@ -394,7 +424,9 @@ async def fault_arm(request: Request) -> Response:
     form = await form_of(request)
     try:
         body = control.FaultBody(
-            operation=form.get("operation", ""), code=form.get("code", ""), count=int(form.get("count") or 1)
+            operation=form.get("operation", ""),
+            code=form.get("code", ""),
+            count=_whole(form, "count", 1, "a whole number of calls"),
         )
         await control.arm_fault(body, request)
     except (DomainError, ValidationError, ValueError) as exc:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select, update
 
 from wxpay_emulator.domain.models import DeliveryAttempt, Notification, NotificationStatus
-from wxpay_emulator.storage.repositories import NotificationRepo, _notification
+from wxpay_emulator.storage.repositories import NotificationRepo, notification_from_row
 from wxpay_emulator.storage.tables import notification_attempts, notifications
 
 _PENDING = NotificationStatus.PENDING.value
@@ -66,7 +66,7 @@ class OutboxRepo(NotificationRepo):
             .values(claimed_by=owner, lease_until=lease_until)
             .returning(*notifications.c)
         )
-        rows = [_notification(r) for r in self.conn.execute(statement)]
+        rows = [notification_from_row(r) for r in self.conn.execute(statement)]
         rows.sort(key=lambda n: (n.next_attempt_at or n.created_at, n.id))
         return rows
 
@@ -102,7 +102,7 @@ class OutboxRepo(NotificationRepo):
             query = query.where(_N.claimed_by == owner)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        return {n.id: n for n in map(_notification, self.conn.execute(query))}
+        return {n.id: n for n in map(notification_from_row, self.conn.execute(query))}
 
     def add_attempts(self, attempts: Sequence[DeliveryAttempt]) -> None:
         """Insert attempts in one statement (executemany)."""

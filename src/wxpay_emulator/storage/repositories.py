@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +23,6 @@ from sqlalchemy import (
 )
 
 from wxpay_emulator.domain.models import (
-    CombineOrder,
     DeliveryAttempt,
     KeyMode,
     Merchant,
@@ -108,7 +107,7 @@ class MerchantRepo:
         )
 
 
-def _order(row: Row[Any]) -> Order:
+def order_from_row(row: Row[Any]) -> Order:
     return Order(
         id=row.id,
         mchid=row.mchid,
@@ -170,12 +169,12 @@ class OrderRepo:
             state_desc=new.state_desc,
             updated_at=new.created_at,
         )
-        return _order(self.conn.execute(_ORDER_INSERT, values).one())
+        return order_from_row(self.conn.execute(_ORDER_INSERT, values).one())
 
     def _one(self, lookup: tuple[Select[Any], Select[Any]], lock: bool, **params: Any) -> Order | None:
         query = lookup[1] if lock and self._lock else lookup[0]
         row = self.conn.execute(query, params).first()
-        return None if row is None else _order(row)
+        return None if row is None else order_from_row(row)
 
     def get(self, order_id: int, lock: bool = False) -> Order | None:
         return self._one(_BY_ID, lock, id=order_id)
@@ -191,7 +190,7 @@ class OrderRepo:
 
     def update(self, order_id: int, **values: Any) -> Order:
         query = update(orders).where(orders.c.id == order_id).values(**values).returning(*orders.c)
-        return _order(self.conn.execute(query).one())
+        return order_from_row(self.conn.execute(query).one())
 
     def recent(self, mchid: str | None = None, limit: int = 200, before: int | None = None) -> list[Order]:
         """Newest first; ``before``: only orders older than that id (a page's cursor)."""
@@ -200,7 +199,7 @@ class OrderRepo:
             query = query.where(orders.c.id < before)
         if mchid:
             query = query.where(orders.c.mchid == mchid)
-        return [_order(r) for r in self.conn.execute(query)]
+        return [order_from_row(r) for r in self.conn.execute(query)]
 
     def search(
         self,
@@ -221,13 +220,13 @@ class OrderRepo:
             query = query.where(orders.c.family == family)
         if number:
             query = query.where(or_(orders.c.out_trade_no == number, orders.c.transaction_id == number))
-        return [_order(r) for r in self.conn.execute(query)]
+        return [order_from_row(r) for r in self.conn.execute(query)]
 
     def families(self) -> list[str]:
         return sorted(r[0] for r in self.conn.execute(select(orders.c.family).distinct()))
 
 
-def _notification(row: Row[Any]) -> Notification:
+def notification_from_row(row: Row[Any]) -> Notification:
     return Notification(
         id=row.id,
         mchid=row.mchid,
@@ -268,7 +267,7 @@ class NotificationRepo:
 
     def get(self, notification_id: str) -> Notification | None:
         row = self.conn.execute(select(notifications).where(notifications.c.id == notification_id)).first()
-        return None if row is None else _notification(row)
+        return None if row is None else notification_from_row(row)
 
     def recent(
         self, mchid: str | None = None, limit: int = 200, before: tuple[dt.datetime, str] | None = None
@@ -281,11 +280,13 @@ class NotificationRepo:
             query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.id < last_id)))
         if mchid:
             query = query.where(notifications.c.mchid == mchid)
-        return [_notification(r) for r in self.conn.execute(query)]
+        return [notification_from_row(r) for r in self.conn.execute(query)]
 
     def for_order(self, order_id: int) -> list[Notification]:
         query = select(notifications).where(notifications.c.order_id == order_id)
-        return [_notification(r) for r in self.conn.execute(query.order_by(notifications.c.created_at))]
+        return [
+            notification_from_row(r) for r in self.conn.execute(query.order_by(notifications.c.created_at))
+        ]
 
     def due(self, now: dt.datetime, limit: int) -> list[Notification]:
         query = (
@@ -297,7 +298,7 @@ class NotificationRepo:
             .order_by(notifications.c.next_attempt_at)
             .limit(limit)
         )
-        return [_notification(r) for r in self.conn.execute(query)]
+        return [notification_from_row(r) for r in self.conn.execute(query)]
 
     def update(self, notification_id: str, **values: Any) -> None:
         if "status" in values and isinstance(values["status"], NotificationStatus):
@@ -370,77 +371,3 @@ def reset_business_data(conn: Connection) -> None:
     conn.execute(delete(combine_orders))
     conn.execute(delete(settings_kv))
     conn.execute(delete(journal))
-
-
-def _combine(row: Row[Any], subs: tuple[Order, ...]) -> CombineOrder:
-    return CombineOrder(
-        id=row.id,
-        combine_mchid=row.combine_mchid,
-        combine_appid=row.combine_appid,
-        combine_out_trade_no=row.combine_out_trade_no,
-        trade_type=row.trade_type,
-        notify_url=row.notify_url,
-        payer_openid=row.payer_openid,
-        scene_info=json.loads(row.extras),
-        time_expire=row.time_expire,
-        fingerprint=row.fingerprint,
-        prepay_id=row.prepay_id,
-        prepay_expires_at=row.prepay_expires_at,
-        created_at=row.created_at,
-        sub_orders=subs,
-    )
-
-
-class CombineRepo:
-    """Combine orders, always read with their sub-orders (in the order the merchant gave them)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._lock = conn.dialect.name == "postgresql"
-
-    def add(self, values: Mapping[str, Any]) -> int:
-        values = dict(values, extras=json.dumps(values.get("extras", {}), ensure_ascii=False, sort_keys=True))
-        order_id: int = self.conn.execute(
-            insert(combine_orders).values(**values).returning(combine_orders.c.id)
-        ).scalar_one()
-        return order_id
-
-    def _one(self, *where: Any, lock: bool = False) -> CombineOrder | None:
-        query = select(combine_orders).where(*where)
-        if lock and self._lock:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
-        if row is None:
-            return None
-        sub_query = select(orders).where(orders.c.combine_id == row.id).order_by(orders.c.id)
-        if lock and self._lock:
-            sub_query = sub_query.with_for_update()
-        return _combine(row, tuple(_order(r) for r in self.conn.execute(sub_query)))
-
-    def get(self, combine_id: int, lock: bool = False) -> CombineOrder | None:
-        return self._one(combine_orders.c.id == combine_id, lock=lock)
-
-    def sub_order_taken(self, combine_mchid: str, out_trade_no: str) -> bool:
-        """Whether a sub-order of a combine order of ``combine_mchid`` already has ``out_trade_no``."""
-        query = (
-            select(orders.c.id)
-            .join(combine_orders, orders.c.combine_id == combine_orders.c.id)
-            .where(combine_orders.c.combine_mchid == combine_mchid, orders.c.out_trade_no == out_trade_no)
-            .limit(1)
-        )
-        return self.conn.execute(query).first() is not None
-
-    def by_out_trade_no(
-        self, combine_mchid: str, combine_out_trade_no: str, lock: bool = False
-    ) -> CombineOrder | None:
-        return self._one(
-            combine_orders.c.combine_mchid == combine_mchid,
-            combine_orders.c.combine_out_trade_no == combine_out_trade_no,
-            lock=lock,
-        )
-
-    def by_prepay_id(self, prepay_id: str, lock: bool = False) -> CombineOrder | None:
-        return self._one(combine_orders.c.prepay_id == prepay_id, lock=lock)
-
-    def update(self, combine_id: int, **values: Any) -> None:
-        self.conn.execute(update(combine_orders).where(combine_orders.c.id == combine_id).values(**values))

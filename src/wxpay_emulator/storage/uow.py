@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from wxpay_emulator.domain.ports import Conflict, UnitOfWork
 from wxpay_emulator.storage.cloud_repo import CloudEndpointRepo
+from wxpay_emulator.storage.combine_repo import CombineRepo
 from wxpay_emulator.storage.db import Store, after_commit
 from wxpay_emulator.storage.mp_repo import MiniProgramRepo
 from wxpay_emulator.storage.outbox_repo import OutboxRepo
 from wxpay_emulator.storage.refund_repo import RefundRepo
 from wxpay_emulator.storage.repositories import (
-    CombineRepo,
     MerchantRepo,
     OrderRepo,
     StateRepo,

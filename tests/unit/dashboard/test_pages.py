@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -292,3 +293,35 @@ def test_the_control_token_guards_every_page(tmp_path: Path) -> None:
             assert allowed.status_code in (200, 404), path
     finally:
         guarded.state.store.dispose()
+
+
+def test_number_fields_name_the_field_never_python_text(
+    app: FastAPI, domain: Domain, merchant: Merchant
+) -> None:
+    """A count, amount or time that is not a number gets a redirect (303, as before) whose message names
+    the field and what it takes, not ``invalid literal for int()`` or ``could not convert string``."""
+    order_id = place(domain, merchant, "NUMBERS001")
+    cases = [
+        (f"/dashboard/orders/{order_id}/refund", {"amount": "abc"}, "amount: a whole number of fen"),
+        (f"/dashboard/orders/{order_id}/refund", {"amount": "1.5"}, "amount: a whole number of fen"),
+        (f"/dashboard/orders/{order_id}/refund", {"amount": "٥٠"}, "amount: a whole number of fen"),
+        (
+            "/dashboard/faults",
+            {"operation": "pay.query", "code": "SYSTEM_ERROR", "count": "abc"},
+            "count: a whole number of calls",
+        ),
+        ("/dashboard/clock", {"seconds": "abc"}, "seconds: a number of seconds"),
+        ("/dashboard/clock", {"seconds": "nan"}, "seconds: a number of seconds"),
+        ("/dashboard/clock", {"minutes": "inf"}, "minutes: a number of minutes"),
+        ("/dashboard/clock", {"minutes": "1e999"}, "minutes: a number of minutes"),
+    ]
+    for path, form, message in cases:
+        answer = post(app, path, form)
+        assert answer.status_code == 303, (path, form, answer.text)
+        error = parse_qs(urlsplit(answer.headers["location"]).query)["error"][0]
+        assert error == message, (path, form, error)
+    assert domain.clock.offset_seconds == 0 and not app.state.faults.pending()
+    # well-formed numbers still work, signs and blanks as before
+    assert "ok=" in post(app, "/dashboard/clock", {"seconds": "1.5", "minutes": ""}).headers["location"]
+    fault = {"operation": "pay.query", "code": "SYSTEM_ERROR", "count": " 2 "}
+    assert "ok=armed+2" in post(app, "/dashboard/faults", fault).headers["location"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -278,10 +279,7 @@ def parse(model: type[M], raw: bytes) -> M:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CloudBadRequest(NOT_UTF8, "the body is not UTF-8") from exc
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any request
-        raise CloudBadRequest(None, f"invalid JSON body: {exc}") from exc
+    data = _json(text)
     if not isinstance(data, dict):
         raise CloudBadRequest(None, "the body must be a JSON object")
     data = {k: v for k, v in data.items() if v is not None}  # a null field is a missing one
@@ -312,12 +310,30 @@ def _check_reference(parsed: _Model) -> None:
             raise CloudBadRequest(LACK_PARAMS, f"one of {', '.join(names)} is required")
 
 
+def _json(text: str) -> Any:
+    """The body as RFC 8259 JSON (wire.loads), or CloudBadRequest saying why not, in its own words."""
+    try:
+        return shared.loads(text)
+    except RecursionError as exc:  # nesting deeper than any request
+        raise CloudBadRequest(None, "invalid JSON body: nested too deeply") from exc
+    except shared.NotJSON as exc:  # NaN, Infinity, -Infinity (no position to give)
+        raise CloudBadRequest(None, f"invalid JSON body: {exc.msg}") from exc
+    except json.JSONDecodeError as exc:
+        raise CloudBadRequest(None, f"invalid JSON body: {exc}") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's int conversion limit)
+        raise CloudBadRequest(None, "invalid JSON body: a number has too many digits") from exc
+
+
 def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
     listed = list(errors)
     missing = [e for e in listed if e.get("type") == "missing"]
     first = (missing or listed)[0]
     field = ".".join(str(p) for p in first.get("loc", ()))
-    return CloudBadRequest(LACK_PARAMS if missing else INVALID_REQUEST, f"{field}: {first.get('msg')}")
+    message = first.get("msg")
+    if isinstance(first.get("input"), Decimal) and first.get("type") in ("int_type", "float_type"):
+        # a number beyond a double (1e400): out of range, as an over-large integer is
+        message = "Input should be a number within range"
+    return CloudBadRequest(LACK_PARAMS if missing else INVALID_REQUEST, f"{field}: {message}")
 
 
 def parse_time(text: str, field: str) -> dt.datetime:

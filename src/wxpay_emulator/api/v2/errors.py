@@ -53,6 +53,11 @@ _FROM_DOMAIN: dict[ErrorCode, str] = {
 }
 
 
+# What a path the emulator does not serve answers (api/v2/shape.py), in return_msg and err_code:
+# distinct from every WeChat code, so nobody mistakes it for one.
+NOT_IMPLEMENTED_CODE = "EMULATOR_NOT_IMPLEMENTED"
+
+
 class V2Error(Exception):
     """An APIv2 failure. ``protocol``: answered as return_code=FAIL (unsigned), else as a signed
     result_code=FAIL."""

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from wxpay_emulator.api.shapes import Shape
 from wxpay_emulator.api.v2.common import error_response
-from wxpay_emulator.api.v2.errors import V2Error, from_domain, protocol_error
+from wxpay_emulator.api.v2.errors import NOT_IMPLEMENTED_CODE, V2Error, from_domain, protocol_error
 from wxpay_emulator.api.v2.wire import MAX_BODY_BYTES
 from wxpay_emulator.domain.errors import DomainError
 
@@ -18,9 +18,18 @@ def _domain_error(request: Request, exc: DomainError) -> Response:
 
 
 def _http_error(request: Request, status: int, _detail: str) -> Response:
-    response = error_response(
-        request, protocol_error("INVALID_REQUEST", f"接口地址不存在: {request.url.path}")
-    )
+    """A path the emulator does not serve (404, under every sandbox prefix too) answers
+    ``EMULATOR_NOT_IMPLEMENTED`` in return_msg and err_code, a code WeChat never uses, as APIv3 and
+    the cloud families do: an unimplemented call cannot pass for WeChat's INVALID_REQUEST."""
+    if status == 404:
+        err = protocol_error(
+            NOT_IMPLEMENTED_CODE,
+            f"{NOT_IMPLEMENTED_CODE}: wxpay-emulator does not implement {request.method} {request.url.path}; "
+            "see the coverage table in its README",
+        )
+    else:
+        err = protocol_error("INVALID_REQUEST", f"接口地址不存在: {request.url.path}")
+    response = error_response(request, err)
     response.status_code = status
     return response
 

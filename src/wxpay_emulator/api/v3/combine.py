@@ -17,7 +17,7 @@ from wxpay_emulator.api.v3 import wire_combine as v3_combine
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import authenticated, prepay_answer, same_merchant, time_expire
 from wxpay_emulator.api.v3.parsing import out_trade_no_in_path, param_error, parse_body
-from wxpay_emulator.api.v3.routes import not_implemented
+from wxpay_emulator.api.v3.routes import answer_not_implemented
 from wxpay_emulator.domain.models import CombineDraft, SubOrderDraft
 from wxpay_emulator.wire import COMBINE_OUT_TRADE_NO_PATTERN
 
@@ -61,7 +61,7 @@ def _draft(kind: str, req: v3_combine.CombinePrepayRequest) -> CombineDraft:
 @router.post("/v3/combine-transactions/{kind}", **operation("combine.prepay"))
 async def prepay(kind: str, request: Request) -> Response:
     if kind not in v3.TRADE_TYPES:
-        return not_implemented(request)
+        return await answer_not_implemented(request)
     merchant, body = await authenticated(request)
     req = parse_body(v3_combine.CombinePrepayRequest, body)
     same_merchant(req.combine_mchid, merchant, "combine_mchid")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from wxpay_emulator.api.v3.errors import V3Error
 from wxpay_emulator.api.v3.wire import OUT_TRADE_NO_PATTERN
+from wxpay_emulator.wire import NotJSON, loads
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,10 +47,7 @@ def param_error(field: str, value: Any, issue: str, location: str = "body") -> V
 def parse_body(model: type[M], body: bytes) -> M:
     if not body:
         raise V3Error(400, "INVALID_REQUEST", "请求体为空，应为JSON")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise V3Error(400, "PARAM_ERROR", f"请求体不是合法的JSON: {exc}") from exc
+    data = _json(body)
     if not isinstance(data, dict):
         raise V3Error(400, "PARAM_ERROR", "请求体应为JSON对象")
     try:
@@ -58,9 +57,35 @@ def parse_body(model: type[M], body: bytes) -> M:
         field = ".".join(str(p) for p in first["loc"])
         issue = _ISSUES.get(first["type"], first["msg"])
         value = first.get("input") if first["type"] != "missing" else None
+        if isinstance(value, Decimal):
+            # A number beyond a double (1e400, which a plain float reads as infinity): out of range,
+            # as an over-large integer is; not echoed (JavaScript would read it back as Infinity).
+            if first["type"] in ("int_type", "float_type"):
+                issue = _ISSUES["less_than_equal"] if value > 0 else _ISSUES["greater_than_equal"]
+            value = None
         if isinstance(value, dict | list):
             value = None
         raise param_error(field, value, issue) from exc
+
+
+def _unparsable(reason: str) -> V3Error:
+    return V3Error(400, "PARAM_ERROR", f"请求体不是合法的JSON: {reason}")
+
+
+def _json(body: bytes) -> Any:
+    """The body as RFC 8259 JSON (wire.loads), or PARAM_ERROR saying why not in words of its own."""
+    try:
+        return loads(body)
+    except UnicodeDecodeError as exc:
+        raise _unparsable("不是UTF-8编码的文本") from exc
+    except RecursionError as exc:
+        raise _unparsable("嵌套层数过深") from exc
+    except json.JSONDecodeError as exc:
+        if isinstance(exc, NotJSON):  # its doc is the constant: NaN, Infinity or -Infinity
+            raise _unparsable(f"{exc.doc}不是JSON数值(RFC 8259)") from exc
+        raise _unparsable(str(exc)) from exc
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's int conversion limit)
+        raise _unparsable("数值位数过多") from exc
 
 
 def required_query(params: dict[str, str], name: str, max_length: int = 32) -> str:

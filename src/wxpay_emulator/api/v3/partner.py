@@ -31,7 +31,7 @@ from wxpay_emulator.api.v3.parsing import (
     parse_body,
     required_query,
 )
-from wxpay_emulator.api.v3.routes import not_implemented
+from wxpay_emulator.api.v3.routes import answer_not_implemented
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 from wxpay_emulator.wire import PARTNER_OUT_TRADE_NO_PATTERN
 
@@ -70,7 +70,7 @@ def _draft(kind: str, req: v3_partner.PartnerPrepayRequest, merchant: Merchant) 
 @router.post("/v3/pay/partner/transactions/{kind}", **operation("partner.prepay"))
 async def prepay(kind: str, request: Request) -> Response:
     if kind not in v3.TRADE_TYPES:
-        return not_implemented(request)
+        return await answer_not_implemented(request)
     merchant, body = await authenticated(request)
     draft = _draft(kind, parse_body(v3_partner.PartnerPrepayRequest, body), merchant)
     order = await call(request, domain_of(request).orders.place, draft)

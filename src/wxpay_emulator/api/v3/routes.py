@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import Request, Response
 
 from wxpay_emulator.api.calls import call, domain_of
@@ -11,7 +9,7 @@ from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import render
 from wxpay_emulator.api.v3 import wire as v3
-from wxpay_emulator.api.v3.auth import signed_response
+from wxpay_emulator.api.v3.auth import authenticate, signed_response
 from wxpay_emulator.api.v3.common import (
     authenticated,
     extras_of,
@@ -67,7 +65,7 @@ def _draft(kind: str, req: v3.DirectPrepayRequest, merchant: Merchant) -> OrderD
 @router.post("/v3/pay/transactions/{kind}", **operation("pay.prepay"))
 async def prepay(kind: str, request: Request) -> Response:
     if kind not in v3.TRADE_TYPES:
-        return not_implemented(request)
+        return await answer_not_implemented(request)
     merchant, body = await authenticated(request)
     draft = _draft(kind, parse_body(v3.DirectPrepayRequest, body), merchant)
     order = await call(request, domain_of(request).orders.place, draft)
@@ -128,14 +126,28 @@ async def certificates(request: Request) -> Response:
 
 
 def not_implemented(request: Request) -> Response:
+    """EMULATOR_NOT_IMPLEMENTED as every APIv3 error is answered (``signed_response``: compact JSON,
+    ``charset=utf-8``), signed when the caller has authenticated (:func:`answer_not_implemented`)."""
     body = {
         "code": NOT_IMPLEMENTED_CODE,
         "message": f"wxpay-emulator does not implement {request.method} {request.url.path}; "
         "see the coverage table in its README",
     }
-    return Response(
-        json.dumps(body, ensure_ascii=False).encode(), NOT_IMPLEMENTED_STATUS, media_type="application/json"
-    )
+    return signed_response(request, NOT_IMPLEMENTED_STATUS, body)
+
+
+async def answer_not_implemented(request: Request) -> Response:
+    """:func:`not_implemented` for a call a route can read: verified as any route would verify it, so
+    that the answer is signed for its merchant; a call that does not authenticate (no or a bad
+    signature, an unknown mchid) gets the same answer unsigned (the journal keeps the signature
+    check's verdict either way)."""
+    if request.headers.get("authorization"):
+        settings = request.app.state.settings
+        try:
+            await authenticate(request, domain_of(request), settings.max_clock_skew_seconds)
+        except V3Error:
+            request.state.merchant = None
+    return not_implemented(request)
 
 
 # The catch-all for unknown /v3 paths: its own router, which the family's aggregate includes last
@@ -148,4 +160,4 @@ fallback = new_router()
     "/v3/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
 )
 async def unknown(rest: str, request: Request) -> Response:
-    return not_implemented(request)
+    return await answer_not_implemented(request)
