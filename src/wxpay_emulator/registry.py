@@ -43,6 +43,12 @@ def delivery_of(family: Family) -> WireProtocol:
     return PROTOCOLS[family]
 
 
+def tag_titles() -> dict[str, str]:
+    """Every OpenAPI tag the families' routes carry, with its title, in registry order (each family's
+    own order within it): how /emulator/docs names and orders its groups."""
+    return {tag: title for spec in FAMILIES for tag, title in spec.tags}
+
+
 def operations() -> Iterator[tuple[FamilySpec, APIRoute, str]]:
     """Every route of every family that declares an operation, with it, in registry order."""
     for spec in FAMILIES:

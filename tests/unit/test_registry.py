@@ -8,11 +8,11 @@ import pytest
 from fastapi.routing import APIRoute
 
 from wxpay_emulator import coverage
-from wxpay_emulator.api.faults import Faults, api_routes, operation_of
+from wxpay_emulator.api.faults import Faults, api_routes, operation_of, tag_of
 from wxpay_emulator.families import Family, notification_family
 from wxpay_emulator.ids import Ids
 from wxpay_emulator.notify.protocols import CLOUD, PROTOCOLS, V2, V3
-from wxpay_emulator.registry import FAMILIES, delivery_of, spec_of
+from wxpay_emulator.registry import FAMILIES, delivery_of, operations, spec_of, tag_titles
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,3 +137,16 @@ def test_every_route_answers_json_through_safejson_by_default(tmp_path: Path) ->
     plain = {r.path for r in routes if effective(r) in (StarletteJSONResponse, FastAPIJSONResponse)}
     assert plain == set(), sorted(plain)
     assert sum(effective(r) is JSONResponse for r in routes) > 100
+
+
+def test_every_tag_a_route_carries_has_a_title_of_its_own_family() -> None:
+    """/emulator/docs names each group by its tag's title (dashboard/docs.py): a family whose operations
+    carry a tag it gives no title (``cloudpay`` once) would show an untitled group."""
+    for spec, _route, name in operations():
+        assert tag_of(name) in dict(spec.tags), (spec.name, name)
+    titles = tag_titles()
+    assert len(titles) == sum(len(spec.tags) for spec in FAMILIES), "a tag is named by two families"
+    assert all(titles.values()) and len(set(titles.values())) == len(titles), titles
+    order = list(titles)
+    assert order[0] == "pay" and order[-1] == "emulator"
+    assert titles["cloudpay"] and "CloudPay" not in titles["cloud"]

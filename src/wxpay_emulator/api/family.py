@@ -104,3 +104,7 @@ class FamilySpec:
     payment_renderers: Callable[[Ids], Mapping[str, PaymentRenderer]] = _no_payment_renderers
     refund_renderers: Callable[[Ids], Mapping[str, RefundRenderer]] = _no_refund_renderers
     combine_renderer: Callable[[Ids], CombineRenderer] | None = None
+    # The OpenAPI tags of its routes (api/faults.py's tag_of: an operation's group) with the title each
+    # has in /emulator/docs, in the order a merchant meets them (dashboard/docs.py; every tag a route
+    # uses has one: tests/unit/test_registry.py).
+    tags: tuple[tuple[str, str], ...] = ()

@@ -15,25 +15,15 @@ from fastapi import Request, Response
 
 from wxpay_emulator.api.family import new_router
 from wxpay_emulator.dashboard.web import render
+from wxpay_emulator.registry import tag_titles
 
 router = new_router(include_in_schema=False)
 
 METHOD_ORDER = ["get", "post", "put", "patch", "delete"]
-# The tags (api/faults.py's tag_of: an operation's group), families first as a merchant meets them,
-# with a title each; routes that declare no operation (the control plane, the checkout page) are
-# grouped as "emulator". Tags not named here follow in name order, under their own name.
-TITLES = {
-    "pay": "APIv3 payments",
-    "certificates": "APIv3 certificates",
-    "partner": "APIv3 partner (service provider)",
-    "combine": "APIv3 combine",
-    "refund": "APIv3 refunds",
-    "v2": "APIv2 (XML), refunds and the simulation system",
-    "cloud": "Cloud hosting (/_/pay) and CloudPay (/_/cloudpay)",
-    "mp": "Mini Program",
-    "emulator": "The emulator's control plane and pages",
-}
-TAG_ORDER = list(TITLES)
+# A route that declares no operation carries no tag: under /emulator/ (the control plane, the checkout
+# page) it is grouped as "emulator", the control plane family's tag.
+CONTROL_TAG = "emulator"
+# Each tag's title, and the order of the groups, are the family registry's (registry.tag_titles).
 
 
 @dataclass
@@ -71,14 +61,15 @@ def _body(op: dict[str, Any]) -> str | None:
 
 def groups(spec: dict[str, Any]) -> list[Group]:
     found: dict[str, Group] = {}
+    known = tag_titles()
     for path, item in spec.get("paths", {}).items():
         for method in sorted(item, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 99):
             op = item[method]
             if not isinstance(op, dict):
                 continue
-            default = "emulator" if path.startswith("/emulator/") else "other"
+            default = CONTROL_TAG if path.startswith("/emulator/") else "other"
             for tag in op.get("tags") or [default]:
-                group = found.setdefault(tag, Group(tag, TITLES.get(tag, tag)))
+                group = found.setdefault(tag, Group(tag, known.get(tag, tag)))
                 group.operations.append(
                     Operation(
                         method=method.upper(),
@@ -90,7 +81,7 @@ def groups(spec: dict[str, Any]) -> list[Group]:
                         anchor=op.get("operationId", f"{method}{path}"),
                     )
                 )
-    rank = {tag: i for i, tag in enumerate(TAG_ORDER)}
+    rank = {tag: i for i, tag in enumerate(known)}
     return sorted(found.values(), key=lambda g: (rank.get(g.tag, len(rank)), g.tag))
 
 

@@ -60,9 +60,20 @@ def _axios(m: Merchant, folder: Path, base: str) -> str:
     )
 
 
+# wechatpay-node-v3's verifySign looks the serial of Wechatpay-Serial up among the platform certificates
+# of /v3/certificates; a public key mode merchant's notifications carry PUB_KEY_ID_..., which it never
+# finds (docs/sdks.md).
+NODE_V3_PUBKEY_WARNING = (
+    "// This merchant is in public key mode: wechatpay-node-v3 cannot verify its notifications (verifySign\n"
+    "// looks Wechatpay-Serial up among /v3/certificates; they carry PUB_KEY_ID_...). With this SDK use a\n"
+    "// certificate mode merchant: wxpay-emulator merchant create --key-mode cert\n"
+)
+
+
 def _node_v3(m: Merchant, folder: Path, base: str) -> str:
     return (
-        "const { readFileSync } = require('fs');\n"
+        (NODE_V3_PUBKEY_WARNING if m.key_mode is KeyMode.PUBKEY else "")
+        + "const { readFileSync } = require('fs');\n"
         "const superagent = require('superagent');\n"
         "const WxPay = require('wechatpay-node-v3');\n"
         "const pay = new WxPay({\n"

@@ -346,7 +346,8 @@ async def _merchant_or_404(request: Request, mchid: str) -> Merchant:
 @router.get("/dashboard/merchants/{mchid}")
 async def merchant_page(request: Request, mchid: str) -> Response:
     m = await _merchant_or_404(request, mchid)
-    folder = control._data_dir(request) / "merchants" / m.mchid
+    # Absolute: a snippet pasted into code run from another directory than serve's must still find it.
+    folder = (control._data_dir(request) / "merchants" / m.mchid).resolve()
     return render(
         request,
         "merchant.html",

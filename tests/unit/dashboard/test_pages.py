@@ -5,6 +5,7 @@ the same pages in Chromium against the real server."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ from wxpay_emulator.domain.models import (
     RefundStatus,
 )
 from wxpay_emulator.domain.services import Domain
+from wxpay_emulator.registry import tag_titles
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -232,6 +236,51 @@ def test_openapi_tags_every_family(app: FastAPI) -> None:
     # only POST is documented for APIv2; the other methods still answer REQUIRE_POST_METHOD
     assert set(spec["paths"]["/pay/unifiedorder"]) == {"post"}
     assert not any(p.startswith("/dashboard") or p == "/" for p in spec["paths"])
+
+
+def test_the_api_reference_titles_every_group_in_registry_order(app: FastAPI) -> None:
+    page = get(app, "/emulator/docs").text
+    shown = re.findall(r'<section class="tag" id="tag-\d+" data-tag="([^"]+)">\s*<h2>([^<]+)<small', page)
+    titles = tag_titles()
+    assert [tag for tag, _ in shown] == [tag for tag in titles if tag in dict(shown)], shown
+    assert {"pay", "v2", "cloud", "cloudpay", "mp", "emulator"} <= {tag for tag, _ in shown}
+    for tag, heading in shown:
+        assert html.unescape(heading.strip()) == titles[tag], (tag, heading)
+
+
+def test_the_merchant_page_gives_absolute_paths_and_names_the_sdk_guide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snippets pasted into code run from another directory than serve's still find the material; the
+    guide they point to exists; a public key mode merchant is told wechatpay-node-v3 cannot verify its
+    notifications."""
+    monkeypatch.chdir(tmp_path)
+    relative = create_app(Settings(data_dir=Path(".wxpay-emulator")))
+    try:
+        domain: Domain = relative.state.domain
+        domain.merchants.create("1900000109", "wxd678efh567hg6787", KeyMode.PUBKEY, (), None)
+        domain.merchants.create("1900000110", "wxd678efh567hg6788", KeyMode.CERT, (), None)
+        pubkey = html.unescape(get(relative, "/dashboard/merchants/1900000109").text)
+        cert = html.unescape(get(relative, "/dashboard/merchants/1900000110").text)
+    finally:
+        relative.state.store.dispose()
+    folder = tmp_path.resolve() / ".wxpay-emulator" / "merchants" / "1900000109"
+    assert f"open('{folder / 'apiclient_key.pem'}')" in pubkey
+    assert "'.wxpay-emulator/" not in pubkey and '".wxpay-emulator/' not in pubkey
+    assert "docs/sdks.md" in pubkey and "README" not in pubkey
+    assert (REPO / "docs" / "sdks.md").exists()
+    assert pubkey.count("wxpay-emulator merchant create --key-mode cert") == 1
+    assert "wxpay-emulator merchant create --key-mode cert" not in cert
+
+
+def test_pages_declare_an_icon_of_their_own(app: FastAPI, domain: Domain, merchant: Merchant) -> None:
+    """No page makes the browser ask for /favicon.ico (a 404 in its console)."""
+    place(domain, merchant, "ICON000001")
+    prepay_id = domain.orders.get(1).prepay_id
+    for path in ("/", "/dashboard/merchants/1900000109", "/emulator/docs", "/dashboard/nothing-here",
+                 f"/emulator/v1/checkout?prepay_id={prepay_id}"):  # fmt: skip
+        page = get(app, path)
+        assert '<link rel="icon" href="data:,">' in page.text, path
 
 
 def test_the_control_token_guards_every_page(tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ def _router() -> APIRouter:
 
 FAMILY = FamilySpec(
     name="Cloud hosting and CloudPay",
+    tags=(
+        ("cloud", "Cloud hosting (/_/pay)"),
+        ("cloudpay", "Cloud functions, CloudPay (/_/cloudpay)"),
+    ),
     families=(Family.CLOUD_HOSTING, Family.CLOUD_FUNCTION),
     router=_router,
     shapes=SHAPES,

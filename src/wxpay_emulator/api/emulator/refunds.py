@@ -14,7 +14,7 @@ from pydantic import Field
 
 from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator import pagination
-from wxpay_emulator.api.emulator.routes import _Body
+from wxpay_emulator.api.emulator.routes import _Body, known_merchant
 from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.views import Views, views_of
 from wxpay_emulator.clock import rfc3339
@@ -53,6 +53,7 @@ def refund_view(refund: Refund, views: Views) -> dict[str, Any]:
 @router.post("/refunds")
 async def create(body: RefundBody, request: Request) -> dict[str, Any]:
     """Apply for a refund of ``amount`` fen of a paid order (``amount.total`` is the order's)."""
+    await known_merchant(request, body.mchid)
     domain = domain_of(request)
     order = await call(request, domain.refunds.order_of, body.mchid, body.out_trade_no)
     total = order.total if order is not None else body.amount
@@ -88,6 +89,7 @@ async def listing(
 
 @router.post("/refunds/{out_refund_no}")
 async def outcome(out_refund_no: str, body: OutcomeBody, request: Request) -> dict[str, Any]:
+    await known_merchant(request, body.mchid)
     refund = await call(
         request, domain_of(request).refunds.finish, body.mchid, out_refund_no, RefundStatus(body.status)
     )

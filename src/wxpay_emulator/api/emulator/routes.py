@@ -84,6 +84,14 @@ def _data_dir(request: Request) -> Path:
     return path
 
 
+async def known_merchant(request: Request, mchid: str) -> None:
+    """The control plane's one answer for a mchid it does not know, whatever was asked of that merchant:
+    404 MCH_NOT_EXISTS (not the ORDER_NOT_EXIST / RESOURCE_NOT_EXISTS of the order or refund looked up
+    next, which would say the merchant exists)."""
+    if await call(request, domain_of(request).merchants.find, mchid) is None:
+        raise DomainError(ErrorCode.MCH_NOT_EXISTS, f"no merchant {mchid} in this emulator")
+
+
 def order_view(order: Order, views: Views) -> dict[str, Any]:
     """The order as the query API of its family shows it, plus the emulator's own fields."""
     return {
@@ -124,6 +132,7 @@ async def pay(body: PaymentBody, request: Request) -> dict[str, Any]:
         return views_of(request).order(paid)
     if body.mchid is None or body.out_trade_no is None:
         raise DomainError(ErrorCode.PARAM_ERROR, "give prepay_id, or mchid and out_trade_no")
+    await known_merchant(request, body.mchid)
     order = await call(
         request,
         domain.orders.pay,

@@ -9,6 +9,7 @@ from wxpay_emulator.families import Family
 
 FAMILY = FamilySpec(
     name="Mini Program",
+    tags=(("mp", "Mini Program"),),
     families=(Family.MINIPROGRAM,),
     router=lambda: routes.router,
     shapes=(SHAPE,),

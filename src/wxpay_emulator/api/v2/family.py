@@ -38,6 +38,7 @@ def _refunds(ids: Ids) -> Mapping[str, RefundRenderer]:
 
 FAMILY = FamilySpec(
     name="APIv2",
+    tags=(("v2", "APIv2 (XML), refunds and the simulation system"),),
     families=(Family.V2,),
     router=_router,
     shapes=(SHAPE,),

@@ -45,6 +45,13 @@ def _refunds(ids: Ids) -> Mapping[str, RefundRenderer]:
 
 FAMILY = FamilySpec(
     name="APIv3",
+    tags=(
+        ("pay", "APIv3 payments"),
+        ("certificates", "APIv3 certificates"),
+        ("partner", "APIv3 partner (service provider)"),
+        ("combine", "APIv3 combine"),
+        ("refund", "APIv3 refunds"),
+    ),
     families=(Family.V3,),
     router=_router,
     shapes=(SHAPE,),
