@@ -80,6 +80,22 @@ class HardenedH11Protocol(H11Protocol):
             return  # a request is being served: its body has its own timeout (api/limits.py)
         if not self.transport.is_closing():
             self.transport.close()
+        self._abort_if_tls()
+
+    def shutdown(self) -> None:
+        """The server is stopping: an idle connection closes now, a request being served finishes."""
+        idle = self.cycle is None or self.cycle.response_complete
+        super().shutdown()
+        if idle:
+            self._abort_if_tls()
+
+    def _abort_if_tls(self) -> None:
+        """A TLS connection that is closed for idling is aborted too: asyncio's TLS close waits for the
+        peer's close_notify (up to 30 s), which an idle keep-alive client never sends, so ``serve --tls``
+        would wait its whole graceful-shutdown timeout for each idle client, and a silent client would
+        keep its socket that long after its head deadline."""
+        if self.transport.get_extra_info("sslcontext") is not None:
+            self.transport.abort()
 
 
 class RateLimitedResourceErrors(logging.Filter):

@@ -8,6 +8,7 @@ One TLS process serves the module (a start costs seconds): each test uses mercha
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,16 @@ def test_tls_trusts_merchants_made_at_first_start_and_while_running(process: Emu
     with pytest.raises(WeChatPayException) as refused:
         wrong.refund.apply(100, 10, "W" + out_trade_no, out_trade_no=out_trade_no)
     assert refused.value.errcode == "CERT_ERROR"
+
+
+def test_stopping_does_not_wait_for_idle_tls_connections(process: EmulatorProcess) -> None:
+    """Last in the module: the wechatpy sessions above and one more client hold idle keep-alive TLS
+    connections; the server closes them at once instead of waiting for their close_notify (which an
+    idle client never sends) until its graceful-shutdown timeout (5 s)."""
+    with httpx.Client(**process.http_options()) as idle:
+        assert idle.get(process.url + "/emulator/v1/health").status_code == 200
+        started = time.monotonic()
+        process.stop()
+        stopped_in = time.monotonic() - started
+    assert stopped_in < 3.0, f"stopping took {stopped_in:.1f} s"
+    assert "Traceback" not in process.log(), process.log()
