@@ -93,9 +93,11 @@ def tls_context(process: EmulatorProcess, cert: tuple[Path, Path] | None = None)
 
 def connection_per_worker(
     process: EmulatorProcess, pids: list[int], context: ssl.SSLContext
-) -> dict[int, tuple[ssl.SSLSocket, float]]:
-    """One TLS connection served by each worker, with the moment it was opened."""
-    found: dict[int, tuple[ssl.SSLSocket, float]] = {}
+) -> Iterator[tuple[int, ssl.SSLSocket, float]]:
+    """One TLS connection served by each worker, with the moment it was opened, handed out as soon as
+    its worker is known: the server's head deadline (1 s from the opening) runs while the connections
+    to the other workers are still being looked for. The caller closes each one."""
+    found: set[int] = set()
     for _ in range(ATTEMPTS):
         opened = time.monotonic()
         raw = socket.create_connection(("127.0.0.1", process.port), timeout=15)
@@ -109,12 +111,11 @@ def connection_per_worker(
                 time.sleep(0.02)
         if owner is None or owner in found:
             sock.close()
-        else:
-            found[owner] = sock, opened
+            continue
+        found.add(owner)
+        yield owner, sock, opened
         if len(found) == len(pids):
-            return found
-    for sock, _ in found.values():
-        sock.close()
+            return
     raise AssertionError(f"connections reached only workers {sorted(found)} of {pids}")
 
 
@@ -184,13 +185,13 @@ def test_every_worker_requires_the_one_token_times_out_heads_and_trusts_new_merc
             refunds.append(out_trade_no)
 
     # the control token: the same one in every worker
-    for pid, (sock, _) in connection_per_worker(server, pids, tls_context(server)).items():
+    for pid, sock, _ in connection_per_worker(server, pids, tls_context(server)):
         with sock:
             assert exchange(sock, get("/emulator/v1/merchants"))[0] == 401, pid
             assert exchange(sock, get("/emulator/v1/merchants", token))[0] == 200, pid
 
     # the head timeout (1 s from the opening): a connection whose head never ends is cut by every worker
-    for pid, (sock, opened) in connection_per_worker(server, pids, tls_context(server)).items():
+    for pid, sock, opened in connection_per_worker(server, pids, tls_context(server)):
         with sock:
             try:
                 sock.sendall(b"GET /emulator/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
@@ -203,8 +204,8 @@ def test_every_worker_requires_the_one_token_times_out_heads_and_trusts_new_merc
 
     # TLS trust: the merchant created after start is trusted on /secapi/ by every worker
     cert = (folder / "apiclient_cert.pem", folder / "apiclient_key.pem")
-    for (pid, (sock, _)), out_trade_no in zip(
-        connection_per_worker(server, pids, tls_context(server, cert)).items(), refunds, strict=True
+    for (pid, sock, _), out_trade_no in zip(
+        connection_per_worker(server, pids, tls_context(server, cert)), refunds, strict=True
     ):
         body = signed_xml(
             merchant,
