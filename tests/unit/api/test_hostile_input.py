@@ -247,6 +247,26 @@ def test_cloud_and_mini_program_keep_their_shape_for_nan(emu: Emu, parties: Part
     assert ctl.status_code == 400 and strict_json(ctl)["code"] == "PARAM_ERROR", ctl.text
 
 
+@pytest.mark.parametrize("literal", ["1e400", "-1E+400"])
+def test_cloud_detail_object_with_a_number_beyond_a_double_is_refused(
+    emu: Emu, parties: Parties, literal: str
+) -> None:
+    """``detail`` may be a JSON object (seed 001): a number in it beyond a double (which wire.loads keeps
+    as a Decimal) is refused in respdata as any malformed field is (``scene_info`` alike), not a 500
+    from the order's extras."""
+    for value in ('{"cost_price": LIT}', '{"goods_detail": [{"price": LIT}]}'):
+        value = value.replace("LIT", literal)
+        raw = json.dumps({**SEED_001, "sub_mch_id": parties.sub, "out_trade_no": new_trade_no("D")})
+        hosted = hosting(emu, "unifiedorder", (raw[:-1] + ', "detail": ' + value + "}").encode())
+        assert hosted.status_code == 200, hosted.text
+        assert strict_json(hosted)["respdata"]["err_code"] == "INVALID_REQUEST", hosted.text
+        raw = json.dumps({**SEED_003, "subMchId": parties.sub, "outTradeNo": new_trade_no("E")})
+        fn = function(emu, "unifiedOrder", (raw[:-1] + ', "detail": ' + value + "}").encode())
+        assert fn.status_code == 200, fn.text
+        assert strict_json(fn)["errCode"] == "INVALID_REQUEST", fn.text
+    assert emu.orders() == []
+
+
 def test_v2_keeps_its_xml_for_json_with_nan(inproc: InProcEmulator, default_merchant: Any) -> None:
     answer = inproc.http.post(inproc.url + "/pay/unifiedorder", content=b'{"total_fee": NaN}')
     assert answer.status_code == 200 and parse(answer.text)["err_code"] == "XML_FORMAT_ERROR", answer.text

@@ -70,6 +70,10 @@ def _scene_object(value: str | dict[str, Any]) -> dict[str, Any]:
 
 
 def _detail_text(value: str | dict[str, Any]) -> str | dict[str, Any]:
+    """Text as given, or an object as json_object takes it (no NUL, no number beyond a double: the
+    order's extras would refuse it later, past the point where a refusal is the family's answer)."""
+    if isinstance(value, dict):
+        return json_object(value)
     return reject_nul_deep(value)  # type: ignore[no-any-return]
 
 
