@@ -38,9 +38,10 @@ PYTEST_WORKERS ?= 4
 pytest: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-# lint and mypy run beside pytest; each line is printed whole, and any failure fails the target.
+# lint and mypy run beside pytest (their few lines may land amid pytest's progress); any failure fails
+# the target.
 test:
-	$(MAKE) --no-print-directory -j 3 --output-sync=line lint typecheck pytest
+	$(MAKE) --no-print-directory -j 3 lint typecheck pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/create_orders.py

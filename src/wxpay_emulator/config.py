@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     # Multiplies WeChat's notification retry delays: 0.01 turns 15 s into 0.15 s for tests.
     notify_time_scale: float = 1.0
     # WeChat waits 5 s for the merchant's answer before it counts a delivery as failed. At most 60 s:
-    # a notification's signature is then at most 2 minutes old when sent (notify/signing.py).
+    # a notification's signature is then at most about 2 minutes old when sent (notify/signing.py).
     notify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     dispatcher_poll_seconds: float = 0.2
     # Refuse APIv3 requests whose timestamp is further than this from the real clock.

@@ -12,7 +12,8 @@ attempts hold, not only with the timeout, and re-signing costs one signature for
 waited that long (none at WeChat's 5 s timeout unless an endpoint hangs). After the check, the request
 still goes through connecting, which the attempt's timeout bounds; config.py caps that timeout
 (``notify_timeout_seconds`` at most 60 s), so a notification's signature is at most MAX_AGE plus 60 s
-(2 minutes) old when it is sent: well inside WeChat's 5 minutes, with room for the merchant's clock skew.
+plus the second its whole-second timestamp drops (about 2 minutes) old when it is sent: well inside
+WeChat's 5 minutes, with room for the merchant's clock skew.
 """
 
 from __future__ import annotations

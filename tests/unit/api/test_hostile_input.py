@@ -27,7 +27,7 @@ DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 
 @pytest.fixture(scope="module")
 def default_merchant(inproc: InProcEmulator) -> dict[str, Any]:
-    """The merchant ``serve`` makes at first start (cli.py): DEFAULT_MCHID with the default appid."""
+    """The merchant ``serve`` makes at first start (cli/serve.py): DEFAULT_MCHID with the default appid."""
     return inproc.create_merchant(mchid=DEFAULT_MCHID, appid=APPID)
 
 

@@ -169,7 +169,7 @@ def test_a_rolled_back_id_holds_the_stream_for_the_grace_at_most(pg_store: Store
             events = feed.poll()
         waited = time.monotonic() - seen
         assert paths(events) == ["/kept"]
-        assert grace - 0.05 <= waited <= grace + 0.5, waited
+        assert grace - 0.05 <= waited <= grace + 2.0, waited  # slack for a loaded machine; never for ever
         assert feed.poll() == []
 
 
