@@ -34,7 +34,7 @@ from wxpay_emulator.crypto.keys import KeySource, PooledKeys
 from wxpay_emulator.dashboard import audit_page as dashboard_audit
 from wxpay_emulator.dashboard import docs as dashboard_docs
 from wxpay_emulator.dashboard import journal_pages as dashboard_journal
-from wxpay_emulator.dashboard import pages
+from wxpay_emulator.dashboard import merchant_pages, pages, system_pages
 from wxpay_emulator.dashboard import views as dashboard_views
 from wxpay_emulator.dashboard import web as dashboard_web
 from wxpay_emulator.dashboard.shape import SHAPE as DASHBOARD_SHAPE
@@ -150,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     attach(app.router, audit_routes.router)  # a face, like the pages: POST /emulator/v1/audits
     # The dashboard (/, /dashboard/...), its assets and the API reference (/emulator/docs).
     attach(app.router, dashboard_views.router)
+    attach(app.router, merchant_pages.router)  # /dashboard/merchants
+    attach(app.router, system_pages.router)  # /dashboard/system: clock, faults, reset
     attach(app.router, dashboard_journal.router)  # /dashboard/requests: the request journal
     attach(app.router, dashboard_audit.router)  # /dashboard/audit: the notify-handler audit
     attach(app.router, dashboard_docs.router)

@@ -1,4 +1,5 @@
-"""The dashboard's pages: ``/`` (overview) and ``/dashboard/...``.
+"""The dashboard's pages: ``/`` (overview), orders, notifications and refunds under ``/dashboard/``; the
+merchants' pages are in merchant_pages.py, the clock, faults and reset in system_pages.py.
 
 Server-rendered (templates/), every action an HTML form that POSTs to a route here, which calls the
 domain (or the control plane's own handler, where that handler holds logic of its own: refunds, the
@@ -11,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, Response
@@ -24,15 +23,14 @@ from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.emulator import refunds as control_refunds
 from wxpay_emulator.api.emulator import routes as control
 from wxpay_emulator.api.family import new_router
-from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.api.views import views_of
-from wxpay_emulator.dashboard import journal_pages, sdk_config
+from wxpay_emulator.dashboard import journal_pages
 from wxpay_emulator.dashboard.decode import decode
-from wxpay_emulator.dashboard.web import back, base_url, env, form_of, is_loopback, render
+from wxpay_emulator.dashboard.forms import whole, why
+from wxpay_emulator.dashboard.web import back, env, form_of, render
 from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import (
     DeliveryAttempt,
-    Merchant,
     Notification,
     Order,
     PaymentResult,
@@ -40,47 +38,11 @@ from wxpay_emulator.domain.models import (
     RefundStatus,
 )
 from wxpay_emulator.domain.states import PAYABLE, TradeState
-from wxpay_emulator.material import FILES, merchant_json
 
 router = new_router(include_in_schema=False)
 
 LIMIT = 200
 OVERVIEW_LIMIT = 10
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, DomainError):
-        return f"{exc.code.value}: {exc.message}"
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(exc)
-
-
-_WHOLE = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-def _whole(form: Mapping[str, str], name: str, default: int, what: str) -> int:
-    """A form field that holds a whole number (ASCII digits, a sign at most), or ``default`` when
-    empty; ValueError ``"<name>: <what>"`` otherwise, never Python's ``int()`` text."""
-    text = (form.get(name) or "").strip()
-    if not text:
-        return default
-    if _WHOLE.fullmatch(text) is None or len(text) > 18:
-        raise ValueError(f"{name}: {what}")
-    return int(text)
-
-
-def _number(form: Mapping[str, str], name: str, what: str) -> float:
-    """A form field that holds a decimal number (no exponent, NaN or infinity), 0 when empty;
-    ValueError ``"<name>: <what>"`` otherwise, never Python's ``float()`` text."""
-    text = (form.get(name) or "").strip()
-    if not text:
-        return 0.0
-    if _DECIMAL.fullmatch(text) is None or len(text) > 32:
-        raise ValueError(f"{name}: {what}")
-    return float(text)
 
 
 # --- overview --------------------------------------------------------------------------------------
@@ -209,7 +171,7 @@ async def order_pay(request: Request, order_id: int) -> Response:
                 request, domain.orders.pay, result=result, mchid=order.mchid, out_trade_no=order.out_trade_no
             )
     except (DomainError, ValueError) as exc:
-        return back(page, error=_why(exc))
+        return back(page, error=why(exc))
     return back(page, ok=f"payer action {result.value} applied")
 
 
@@ -221,7 +183,7 @@ async def order_close(request: Request, order_id: int) -> Response:
     try:
         await call(request, domain.orders.close, order.mchid, order.out_trade_no, order.sp_mchid)
     except DomainError as exc:
-        return back(page, error=_why(exc))
+        return back(page, error=why(exc))
     return back(page, ok="order closed")
 
 
@@ -235,13 +197,13 @@ async def order_refund(request: Request, order_id: int) -> Response:
         body = control_refunds.RefundBody(
             mchid=order.mchid,
             out_trade_no=order.out_trade_no,
-            amount=_whole(form, "amount", 0, "a whole number of fen"),
+            amount=whole(form, "amount", 0, "a whole number of fen"),
             reason=form.get("reason") or None,
             notify_url=form.get("notify_url") or None,
         )
         view = await control_refunds.create(body, request)
     except (DomainError, ValidationError, ValueError) as exc:
-        return back(page, error=_why(exc))
+        return back(page, error=why(exc))
     return back(page, ok=f"refund {view['refund']['out_refund_no']} applied: {view['refund']['status']}")
 
 
@@ -298,7 +260,7 @@ async def notification_redeliver(request: Request, notification_id: str) -> Resp
     try:
         await call(request, domain_of(request).notifications.redeliver, notification_id)
     except DomainError as exc:
-        return back(page, error=_why(exc))
+        return back(page, error=why(exc))
     return back(page, ok="queued for delivery now")
 
 
@@ -323,127 +285,5 @@ async def refund_settle(request: Request, refund_pk: int) -> Response:
             status,
         )  # fmt: skip
     except (DomainError, ValueError) as exc:
-        return back("/dashboard/refunds", error=_why(exc))
+        return back("/dashboard/refunds", error=why(exc))
     return back("/dashboard/refunds", ok=f"refund {done.out_refund_no} is {done.status.value}")
-
-
-# --- merchants -------------------------------------------------------------------------------------
-
-
-@router.get("/dashboard/merchants")
-async def merchants(request: Request) -> Response:
-    found = await call(request, domain_of(request).merchants.list)
-    return render(request, "merchants.html", merchants=found)
-
-
-async def _merchant_or_404(request: Request, mchid: str) -> Merchant:
-    found = await call(request, domain_of(request).merchants.find, mchid)
-    if found is None:
-        raise HTTPException(404, f"no merchant {mchid}")
-    return found
-
-
-@router.get("/dashboard/merchants/{mchid}")
-async def merchant_page(request: Request, mchid: str) -> Response:
-    m = await _merchant_or_404(request, mchid)
-    # Absolute: a snippet pasted into code run from another directory than serve's must still find it.
-    folder = (control._data_dir(request) / "merchants" / m.mchid).resolve()
-    return render(
-        request,
-        "merchant.html",
-        m=m,
-        info=merchant_json(m, folder),
-        folder=folder,
-        files=[*FILES, "merchant.json"],
-        snippets=sdk_config.snippets(m, folder, base_url(request)),
-        loopback=is_loopback(request),
-    )
-
-
-@router.get("/dashboard/merchants/{mchid}/files/{name}")
-async def merchant_file(request: Request, mchid: str, name: str) -> Response:
-    """A merchant's material as a download: from the store, so it matches what the emulator signs with."""
-    if not is_loopback(request):
-        raise HTTPException(403, "merchant material is served to loopback clients only")
-    m = await _merchant_or_404(request, mchid)
-    folder = control._data_dir(request) / "merchants" / m.mchid
-    if name == "merchant.json":
-        content = (json.dumps(merchant_json(m, folder), ensure_ascii=False, indent=2) + "\n").encode()
-        media = "application/json"
-    elif name in FILES:
-        content, media = getattr(m, FILES[name]), "application/x-pem-file"
-    else:
-        raise HTTPException(404, f"no file {name}")
-    return Response(
-        content,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{m.mchid}_{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-# --- clock, faults, reset ----------------------------------------------------------------------------
-
-
-def _faults(request: Request) -> Faults:
-    faults: Faults = request.app.state.faults
-    return faults
-
-
-@router.get("/dashboard/system")
-async def system(request: Request) -> Response:
-    domain = domain_of(request)
-    return render(
-        request,
-        "system.html",
-        now=domain.clock.now(),
-        offset=domain.clock.offset_seconds,
-        pending=_faults(request).pending(),
-        operations=sorted(_faults(request).codes),
-        codes=sorted(set().union(*_faults(request).codes.values())),
-    )
-
-
-@router.post("/dashboard/clock")
-async def clock_advance(request: Request) -> Response:
-    form = await form_of(request)
-    try:
-        seconds = _number(form, "seconds", "a number of seconds") + 60 * _number(
-            form, "minutes", "a number of minutes"
-        )
-        answer = await control.advance_clock(control.ClockBody(advance_seconds=seconds), request)
-    except (DomainError, ValidationError, ValueError) as exc:
-        return back("/dashboard/system", error=_why(exc))
-    return back("/dashboard/system", ok=f"clock advanced by {seconds:g} s; now {answer['now']}")
-
-
-@router.post("/dashboard/faults")
-async def fault_arm(request: Request) -> Response:
-    form = await form_of(request)
-    try:
-        body = control.FaultBody(
-            operation=form.get("operation", ""),
-            code=form.get("code", ""),
-            count=_whole(form, "count", 1, "a whole number of calls"),
-        )
-        await control.arm_fault(body, request)
-    except (DomainError, ValidationError, ValueError) as exc:
-        return back("/dashboard/system", error=_why(exc))
-    return back("/dashboard/system", ok=f"armed {body.count} × {body.code} on {body.operation}")
-
-
-@router.post("/dashboard/faults/clear")
-async def fault_clear(request: Request) -> Response:
-    await control.clear_faults(request)
-    return back("/dashboard/system", ok="every fault disarmed")
-
-
-@router.post("/dashboard/reset")
-async def reset(request: Request) -> Response:
-    form = await form_of(request)
-    if form.get("confirm") != "reset":
-        return back("/dashboard/system", error="type reset to confirm")
-    await control.reset(request)
-    return back("/", ok="orders, notifications and refunds forgotten; the clock is back to now")
