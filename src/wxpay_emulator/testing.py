@@ -35,6 +35,16 @@ def free_port() -> int:
         return port
 
 
+def read_material(data_dir: Path, mchid: str) -> dict[str, Any]:
+    """merchant.json of ``mchid`` in ``data_dir`` with its folder and PEM files read in."""
+    folder = Path(data_dir) / "merchants" / str(mchid)
+    info: dict[str, Any] = json.loads((folder / "merchant.json").read_text(encoding="utf-8"))
+    info["folder"] = str(folder)
+    for name in ("apiclient_key.pem", "apiclient_cert.pem", "wechatpay_cert.pem", "pub_key.pem"):
+        info[name] = (folder / name).read_text()
+    return info
+
+
 class EmulatorProcess:
     def __init__(
         self,
@@ -123,12 +133,7 @@ class EmulatorProcess:
         if mchid is None:
             found = httpx.get(self.url + "/emulator/v1/merchants", **self.http_options())
             mchid = found.json()["data"][0]["mchid"]
-        folder = self.data_dir / "merchants" / str(mchid)
-        info: dict[str, Any] = json.loads((folder / "merchant.json").read_text(encoding="utf-8"))
-        info["folder"] = str(folder)
-        for name in ("apiclient_key.pem", "apiclient_cert.pem", "wechatpay_cert.pem", "pub_key.pem"):
-            info[name] = (folder / name).read_text()
-        return info
+        return read_material(self.data_dir, mchid)
 
     def create_merchant(self, **body: Any) -> dict[str, Any]:
         response = httpx.post(

@@ -10,7 +10,6 @@ notifications are still recorded); ``close`` stops the journal and disposes the 
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.support.asgi import BASE
 from tests.support.keys import POOL_SIZE, session_pool
 from wxpay_emulator.app import create_app
 from wxpay_emulator.config import Settings
+from wxpay_emulator.testing import read_material
 
 # The app's merchants draw these keys in turn (crypto/keys.py PooledKeys): the session pool's keys, all
 # different, so the keys of any five merchants made one after the other are all different.
@@ -90,12 +90,7 @@ class InProcEmulator:
 
     def merchant(self, mchid: str) -> dict[str, Any]:
         """merchant.json of ``mchid`` with its PEM files read in (as ``EmulatorProcess.merchant``)."""
-        folder = self.data_dir / "merchants" / str(mchid)
-        info: dict[str, Any] = json.loads((folder / "merchant.json").read_text(encoding="utf-8"))
-        info["folder"] = str(folder)
-        for name in ("apiclient_key.pem", "apiclient_cert.pem", "wechatpay_cert.pem", "pub_key.pem"):
-            info[name] = (folder / name).read_text()
-        return info
+        return read_material(self.data_dir, mchid)
 
     def create_merchant(self, **body: Any) -> dict[str, Any]:
         response = self.http.post(self.url + "/emulator/v1/merchants", json=body)
