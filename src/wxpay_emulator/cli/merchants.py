@@ -50,7 +50,7 @@ def _running_emulator(
     if data_dir is not None or database_url is not None:
         return None
     settings = settings_from()
-    if settings.database_url is not None or (settings.data_dir / "emulator.db").exists():
+    if settings.database_url is not None or _has_store(settings.data_dir):
         return None
     base, verify, headers = resolve_url(url, token)
     try:
