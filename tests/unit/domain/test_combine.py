@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.support.combine import sub_order
 from tests.support.domain import combine_parties
 from wxpay_emulator.api.v3.wire_combine import CombinePrepayRequest
 from wxpay_emulator.domain.errors import DomainError, ErrorCode
@@ -55,16 +56,8 @@ def fresh(prefix: str) -> str:
 
 
 def sub_json(out_trade_no: str = "20150806125346", **changes: Any) -> dict[str, Any]:
-    sub: dict[str, Any] = {
-        "mchid": "1230000109",
-        "attach": "深圳分店",
-        "amount": {"total_amount": 10, "currency": "CNY"},
-        "out_trade_no": out_trade_no,
-        "detail": "买单费用",
-        "description": "腾讯充值中心-QQ会员充值",
-        "settle_info": {"profit_sharing": False},
-        "goods_tag": "WXG",
-    }
+    """Seed 004's example sub-order (mchid 1230000109, 10 fen, 深圳分店), with ``changes``."""
+    sub = sub_order("1230000109", out_trade_no, 10, attach="深圳分店")
     sub.update(changes)
     return sub
 
