@@ -86,6 +86,14 @@ class Page:
     def goto(self, path: str) -> Any:
         return self.page.goto(path if path.startswith("http") else self.origin + path)
 
+    def submit(self, selector: str) -> None:
+        """Click a control that submits a form, and wait until the page it leads to has loaded.
+
+        click() returns once the navigation has committed, while the new document may still be
+        parsing; a read that does not wait (Locator.count) could then see an empty table."""
+        self.page.click(selector)
+        self.page.wait_for_load_state("load")
+
     def shot(self, name: str) -> None:
         if self.shots is not None:
             self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
@@ -175,7 +183,7 @@ def test_fail_userpaying_close_and_refund_from_the_order_page(
     tab.page.click("#userpaying")
     tab.page.wait_for_selector("#flash-ok")
     assert "USERPAYING" in tab.page.inner_text("h1")
-    tab.page.click("#fail")
+    tab.submit("#fail")
     assert "PAYERROR" in tab.page.inner_text("h1")
     tab.page.click("#close")
     tab.page.wait_for_selector("#flash-ok")
@@ -206,23 +214,23 @@ def test_filter_and_search_orders(tab: Page, emu: Emu, make_wxpay: MakeWxpay, re
     transaction_id = emu.orders_with(paid)[0]["transaction"]["transaction_id"]
     tab.goto("/dashboard/orders")
     tab.page.select_option("select[name=state]", "SUCCESS")
-    tab.page.click("#order-filters button")
+    tab.submit("#order-filters button")
     listed = tab.page.inner_text("#orders")
     assert paid in listed and unpaid not in listed
     tab.page.select_option("select[name=state]", "NOTPAY")
     tab.page.select_option("select[name=family]", "v3")
     tab.page.select_option("select[name=mchid]", "1900000001")
-    tab.page.click("#order-filters button")
+    tab.submit("#order-filters button")
     listed = tab.page.inner_text("#orders")
     assert unpaid in listed and paid not in listed
     tab.shot("orders-filtered")
     tab.goto("/dashboard/orders")
     tab.page.fill("input[name=q]", transaction_id)
-    tab.page.click("#order-filters button")
+    tab.submit("#order-filters button")
     rows = tab.page.locator("#orders tbody tr")
     assert rows.count() == 1 and paid in rows.inner_text()
     tab.page.fill("input[name=q]", "NO_SUCH_ORDER_0000")
-    tab.page.click("#order-filters button")
+    tab.submit("#order-filters button")
     assert "No orders." in tab.page.inner_text("#orders")
 
 
@@ -266,7 +274,7 @@ def test_advance_the_clock_and_arm_and_clear_a_fault(tab: Page, emu: Emu) -> Non
     assert emu.control("GET", "/faults").json()["pending"] == {"pay.query": ["SYSTEM_ERROR", "SYSTEM_ERROR"]}
     tab.page.select_option("select[name=operation]", "v2.orderquery")
     tab.page.select_option("select[name=code]", "SYSTEM_ERROR")  # not a v2 code: refused, with the reason
-    tab.page.click("#arm")
+    tab.submit("#arm")
     assert "unknown code" in tab.page.inner_text("#flash-error")
     tab.shot("system")
     tab.page.click("#clear-faults")
