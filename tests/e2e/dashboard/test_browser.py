@@ -86,13 +86,13 @@ class Page:
     def goto(self, path: str) -> Any:
         return self.page.goto(path if path.startswith("http") else self.origin + path)
 
-    def submit(self, selector: str) -> None:
-        """Click a control that submits a form, and wait until the page it leads to has loaded.
+    def click_and_load(self, selector: str) -> None:
+        """Click a link or a form's button, and wait until the page it leads to has loaded.
 
         click() returns once the navigation has committed, while the new document may still be
         parsing; a read that does not wait (Locator.count) could then see an empty table."""
-        self.page.click(selector)
-        self.page.wait_for_load_state("load")
+        with self.page.expect_navigation(wait_until="load"):
+            self.page.click(selector)
 
     def shot(self, name: str) -> None:
         if self.shots is not None:
@@ -183,7 +183,7 @@ def test_fail_userpaying_close_and_refund_from_the_order_page(
     tab.page.click("#userpaying")
     tab.page.wait_for_selector("#flash-ok")
     assert "USERPAYING" in tab.page.inner_text("h1")
-    tab.submit("#fail")
+    tab.click_and_load("#fail")
     assert "PAYERROR" in tab.page.inner_text("h1")
     tab.page.click("#close")
     tab.page.wait_for_selector("#flash-ok")
@@ -214,23 +214,23 @@ def test_filter_and_search_orders(tab: Page, emu: Emu, make_wxpay: MakeWxpay, re
     transaction_id = emu.orders_with(paid)[0]["transaction"]["transaction_id"]
     tab.goto("/dashboard/orders")
     tab.page.select_option("select[name=state]", "SUCCESS")
-    tab.submit("#order-filters button")
+    tab.click_and_load("#order-filters button")
     listed = tab.page.inner_text("#orders")
     assert paid in listed and unpaid not in listed
     tab.page.select_option("select[name=state]", "NOTPAY")
     tab.page.select_option("select[name=family]", "v3")
     tab.page.select_option("select[name=mchid]", "1900000001")
-    tab.submit("#order-filters button")
+    tab.click_and_load("#order-filters button")
     listed = tab.page.inner_text("#orders")
     assert unpaid in listed and paid not in listed
     tab.shot("orders-filtered")
     tab.goto("/dashboard/orders")
     tab.page.fill("input[name=q]", transaction_id)
-    tab.submit("#order-filters button")
+    tab.click_and_load("#order-filters button")
     rows = tab.page.locator("#orders tbody tr")
     assert rows.count() == 1 and paid in rows.inner_text()
     tab.page.fill("input[name=q]", "NO_SUCH_ORDER_0000")
-    tab.submit("#order-filters button")
+    tab.click_and_load("#order-filters button")
     assert "No orders." in tab.page.inner_text("#orders")
 
 
@@ -239,7 +239,7 @@ def test_download_a_merchants_material_and_read_its_sdk_configuration(
 ) -> None:
     merchant = merchants["cert"]
     tab.goto("/dashboard/merchants")
-    tab.page.click(f"#merchants a:text('{merchant['mchid']}')")
+    tab.click_and_load(f"#merchants a:text('{merchant['mchid']}')")
     for name in ("apiclient_key.pem", "wechatpay_cert.pem", "merchant.json"):
         with tab.page.expect_download() as download:
             tab.page.click(f"#files a:text('{name}')")
@@ -274,7 +274,7 @@ def test_advance_the_clock_and_arm_and_clear_a_fault(tab: Page, emu: Emu) -> Non
     assert emu.control("GET", "/faults").json()["pending"] == {"pay.query": ["SYSTEM_ERROR", "SYSTEM_ERROR"]}
     tab.page.select_option("select[name=operation]", "v2.orderquery")
     tab.page.select_option("select[name=code]", "SYSTEM_ERROR")  # not a v2 code: refused, with the reason
-    tab.submit("#arm")
+    tab.click_and_load("#arm")
     assert "unknown code" in tab.page.inner_text("#flash-error")
     tab.shot("system")
     tab.page.click("#clear-faults")
