@@ -62,9 +62,13 @@ class HardenedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._tls = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         no_delay(transport)
+        # Known once, while the transport is open: on Python 3.11 an SSL transport closed twice (the
+        # keep-alive timeout, then the shutdown) drops its protocol, and get_extra_info then raises.
+        self._tls = transport.get_extra_info("sslcontext") is not None
         super().connection_made(transport)
         self._arm_head_deadline()
 
@@ -94,19 +98,24 @@ class HardenedH11Protocol(H11Protocol):
             self.transport.close()
         self._abort_if_tls()
 
+    def timeout_keep_alive_handler(self) -> None:
+        super().timeout_keep_alive_handler()
+        self._abort_if_tls()
+
     def shutdown(self) -> None:
         """The server is stopping: an idle connection closes now, a request being served finishes."""
-        idle = self.cycle is None or self.cycle.response_complete
-        super().shutdown()
-        if idle:
+        if self.cycle is None or self.cycle.response_complete:
+            # Aborted before uvicorn closes it: a second close of an SSL transport already closing
+            # (its keep-alive ran out) would drop its protocol, and an abort after that does nothing.
             self._abort_if_tls()
+        super().shutdown()
 
     def _abort_if_tls(self) -> None:
         """A TLS connection that is closed for idling is aborted too: asyncio's TLS close waits for the
         peer's close_notify (up to 30 s), which an idle keep-alive client never sends, so ``serve --tls``
         would wait its whole graceful-shutdown timeout for each idle client, and a silent client would
         keep its socket that long after its head deadline."""
-        if self.transport.get_extra_info("sslcontext") is not None:
+        if self._tls:
             self.transport.abort()
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from wechatpayv3 import WeChatPayType
 
-from tests.support.common import DEFAULT_MCHID
+from tests.support.common import DEFAULT_MCHID, poll
 from tests.support.postgres import fresh_postgres_database
 from tests.support.receiver import Receiver
 from tests.support.sdk import build_wxpay
@@ -105,7 +105,12 @@ def test_workers_and_processes_on_one_sqlite_file(
         assert len(ids) == SQLITE_ORDERS and set(ids.values()) == {1}, ids.most_common(3)
         assert not receiver.stray
         # Each was attempted once, by one process, and acknowledged.
-        page: dict[str, Any] = http.get(a.url + "/emulator/v1/notifications", params={"limit": 1000}).json()
+        # The receiver has the last request before its attempt is recorded: wait for the records.
+        page: dict[str, Any] = poll(
+            lambda: http.get(a.url + "/emulator/v1/notifications", params={"limit": 1000}).json(),
+            lambda p: all(n["status"] == "DELIVERED" for n in p["data"]),
+            "every attempt recorded",
+        )
         assert len(page["data"]) == SQLITE_ORDERS and page["next"] is None
         assert {(n["status"], len(n["deliveries"])) for n in page["data"]} == {("DELIVERED", 1)}
 
@@ -144,7 +149,12 @@ def test_two_processes_on_one_database_are_one_emulator(
     assert len(ids) == ORDERS and set(ids.values()) == {1}, ids.most_common(3)
     assert not receiver.stray
     # Each was attempted once, by one process, and acknowledged.
-    page: dict[str, Any] = http.get(b.url + "/emulator/v1/notifications", params={"limit": 1000}).json()
+    # The receiver has the last request before its attempt is recorded: wait for the records.
+    page: dict[str, Any] = poll(
+        lambda: http.get(b.url + "/emulator/v1/notifications", params={"limit": 1000}).json(),
+        lambda p: all(n["status"] == "DELIVERED" for n in p["data"]),
+        "every attempt recorded",
+    )
     assert len(page["data"]) == ORDERS and page["next"] is None
     assert {(n["status"], len(n["deliveries"])) for n in page["data"]} == {("DELIVERED", 1)}
 

@@ -100,5 +100,26 @@ def test_stopping_does_not_wait_for_idle_tls_connections(process: EmulatorProces
         started = time.monotonic()
         process.stop()
         stopped_in = time.monotonic() - started
-    assert stopped_in < 3.0, f"stopping took {stopped_in:.1f} s"
+    assert stopped_in < 3.0, f"stopping took {stopped_in:.1f} s: {process.log()[-3000:]}"
     assert "Traceback" not in process.log(), process.log()
+
+
+def test_stopping_after_a_keep_alive_ran_out_closes_that_connection_too(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A keep-alive that ran out closes an idle TLS connection (and aborts it: the client never sends
+    close_notify). Stopping then must not close that transport a second time: on Python 3.11 that
+    dropped its protocol, the shutdown raised, and the lifespan's shutdown never ran. A loaded machine
+    gets there in the module above: a test's idle sessions outlive the 5 s keep-alive."""
+    env = {**FAST_NOTIFY, "WXPAY_EMULATOR_KEEP_ALIVE_SECONDS": "1"}
+    with run_emulator(tmp_path_factory.mktemp("keepalive"), env=env, tls=True) as process:
+        with httpx.Client(**process.http_options()) as old, httpx.Client(**process.http_options()) as idle:
+            assert old.get(process.url + "/emulator/v1/health").status_code == 200
+            time.sleep(1.5)  # old's keep-alive runs out
+            assert idle.get(process.url + "/emulator/v1/health").status_code == 200
+            started = time.monotonic()
+            process.stop()
+            stopped_in = time.monotonic() - started
+        log = process.log()
+    assert "Traceback" not in log, log
+    assert stopped_in < 3.0, f"stopping took {stopped_in:.1f} s: {log[-3000:]}"

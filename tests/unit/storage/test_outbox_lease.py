@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from tests.support.common import poll
 from wxpay_emulator.api.faults import Faults
 from wxpay_emulator.app import build_domain
 from wxpay_emulator.config import Settings
@@ -87,10 +88,12 @@ def test_an_expired_lease_is_claimed_again_and_a_live_one_is_not(
     domain: Domain, second: Domain, merchant: Merchant
 ) -> None:
     [nid] = paid(domain, merchant, 1, "EXPIRE")
-    assert [n.id for n in domain.notifications.claim("a", 10, lease_seconds=0.3)] == [nid]
+    # a lease long enough to still hold at the next line on a loaded machine (0.3 s might not)
+    assert [n.id for n in domain.notifications.claim("a", 10, lease_seconds=2.0)] == [nid]
     assert second.notifications.claim("b", 10, lease_seconds=60) == []  # "a" holds it
-    time.sleep(0.4)  # "a" died: its lease runs out
-    assert [n.id for n in second.notifications.claim("b", 10, lease_seconds=60)] == [nid]
+    # "a" died: once its lease runs out, "b" gets the row
+    taken = poll(lambda: second.notifications.claim("b", 10, lease_seconds=60), bool, "the lease to run out")
+    assert [n.id for n in taken] == [nid]
     # "a" comes back late: recording its attempt does not free "b"'s claim
     attempt = DeliveryAttempt(nid, domain.clock.now(), {}, 500, "", None, 1.0)
     domain.notifications.record_attempts([(attempt, False)], "a")
