@@ -128,7 +128,9 @@ async def _handle(request: Request, operation: str) -> Response:
     except CloudBadRequest as exc:
         if exc.code is None:
             return refused(request, exc.message)
-        data = render.failure(provider, caller, sub_mch_id, exc.code, DESCRIPTIONS[exc.code], domain.ids)
+        data = render.failure(
+            provider, caller, sub_mch_id or exc.sub_mch_id, exc.code, DESCRIPTIONS[exc.code], domain.ids
+        )
     except DomainError as exc:
         if operation == "query" and exc.code in NOT_FOUND:
             err_code, description = REFUND_NOT_EXIST

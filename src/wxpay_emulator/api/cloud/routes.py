@@ -158,7 +158,9 @@ async def _handle(request: Request, operation: str) -> Response:
     except CloudBadRequest as exc:
         if exc.code is None:
             return refused(request, exc.message)
-        data = render.failure(provider, caller, sub_mch_id, exc.code, DESCRIPTIONS[exc.code], domain.ids)
+        data = render.failure(
+            provider, caller, sub_mch_id or exc.sub_mch_id, exc.code, DESCRIPTIONS[exc.code], domain.ids
+        )
     except DomainError as exc:
         err_code, description = cloud_error_of(exc)
         data = render.failure(provider, caller, sub_mch_id, err_code, description, domain.ids)

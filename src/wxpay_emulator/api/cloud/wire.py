@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
@@ -90,12 +91,23 @@ TotalFee = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 class CloudBadRequest(Exception):
     """A request the family refuses before the domain sees it. ``code`` None: not a JSON object
-    (the ``errcode`` envelope answers); else one of seed 001's codes above (``respdata`` answers)."""
+    (the ``errcode`` envelope answers); else one of seed 001's codes above (``respdata`` answers).
+    ``sub_mch_id``: the request's own, when it named a well-formed one (see ``parse``)."""
 
-    def __init__(self, code: str | None, message: str) -> None:
+    def __init__(self, code: str | None, message: str, sub_mch_id: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.sub_mch_id = sub_mch_id
+
+
+# A sub_mch_id a refusal may echo: a merchant number's alphabet, within seed 001's String(32).
+_ECHOED_SUB_MCH_ID = re.compile(r"[0-9A-Za-z_\-]{1,32}")
+
+
+def _echoable_sub_mch_id(model: type[_Model], data: dict[str, Any]) -> str | None:
+    value = data.get("subMchId" if issubclass(model, _Camel) else "sub_mch_id")
+    return value if isinstance(value, str) and _ECHOED_SUB_MCH_ID.fullmatch(value) else None
 
 
 class _Model(BaseModel):
@@ -287,11 +299,17 @@ def parse(model: type[M], raw: bytes) -> M:
     if not isinstance(data, dict):
         raise CloudBadRequest(None, "the body must be a JSON object")
     data = {k: v for k, v in data.items() if v is not None}  # a null field is a missing one
+    # Seed 001's answer table gives sub_mch_id as required whenever return_code is SUCCESS, which a
+    # refusal's is: it echoes the request's own when that is well formed, whatever else was refused.
+    echo = _echoable_sub_mch_id(model, data)
     try:
         parsed = model.model_validate(data)
+        _check_reference(parsed)
     except ValidationError as exc:
-        raise _refusal(exc.errors()) from exc
-    _check_reference(parsed)
+        raise _refusal(exc.errors(), echo) from exc
+    except CloudBadRequest as exc:
+        exc.sub_mch_id = echo
+        raise
     return parsed
 
 
@@ -328,7 +346,7 @@ def _json(text: str) -> Any:
         raise CloudBadRequest(None, "invalid JSON body: a number has too many digits") from exc
 
 
-def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
+def _refusal(errors: Iterable[Any], sub_mch_id: str | None) -> CloudBadRequest:
     listed = list(errors)
     missing = [e for e in listed if e.get("type") == "missing"]
     first = (missing or listed)[0]
@@ -337,7 +355,7 @@ def _refusal(errors: Iterable[Any]) -> CloudBadRequest:
     if isinstance(first.get("input"), Decimal) and first.get("type") in ("int_type", "float_type"):
         # a number beyond a double (1e400): out of range, as an over-large integer is
         message = "Input should be a number within range"
-    return CloudBadRequest(LACK_PARAMS if missing else INVALID_REQUEST, f"{field}: {message}")
+    return CloudBadRequest(LACK_PARAMS if missing else INVALID_REQUEST, f"{field}: {message}", sub_mch_id)
 
 
 def parse_time(text: str, field: str) -> dt.datetime:

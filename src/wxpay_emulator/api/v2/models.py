@@ -32,6 +32,7 @@ REQUIRED = ("body", "out_trade_no", "total_fee", "spbill_create_ip", "notify_url
 # unified order page).
 LENGTH_ORDER = (
     "device_info",
+    "nonce_str",
     "body",
     "detail",
     "attach",
@@ -85,6 +86,7 @@ class UnifiedOrderRequest(BaseModel):
     notify_url: S256
     trade_type: str
     device_info: S32 | None = None
+    nonce_str: S32 | None = None  # required, but its absence is refused before (common.caller)
     detail: S6000 | None = None
     attach: S127 | None = None
     fee_type: S16 | None = None

@@ -71,3 +71,13 @@ def test_combinations_name_the_missing_field() -> None:
         "LACK_PARAMS",
         "缺少参数scene_info: trade_type=MWEB时scene_info为必填参数",
     )
+
+
+def test_nonce_str_is_at_most_32_characters() -> None:
+    # Seed 001's table (APIv2's unified order fields): 随机字符串 | nonce_str | 是 | String(32) |
+    # 随机字符串,不长于32位.
+    assert parse_unifiedorder({**GOOD, "nonce_str": "n" * 32}).body == GOOD["body"]
+    assert refused(nonce_str="n" * 33) == ("INVALID_REQUEST", "nonce_str参数长度有误，不能超过32个字符")
+    # In the page's order: device_info, then nonce_str, then body.
+    assert refused(nonce_str="n" * 33, body="x" * 129)[1].startswith("nonce_str参数长度有误")
+    assert refused(nonce_str="n" * 33, device_info="d" * 33)[1].startswith("device_info参数长度有误")

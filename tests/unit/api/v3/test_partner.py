@@ -214,6 +214,25 @@ def test_unknown_sub_mchid_is_mch_not_exists(partner: Partner, api: V3Api, trade
     refused(api, close, "MCH_NOT_EXISTS")
 
 
+def test_a_query_names_the_sub_mchid_where_it_was_sent(
+    parties: Parties, partner: Partner, api: V3Api, trade_no: Any
+) -> None:
+    """Seed 002: a query's sub_mchid is a query parameter ("query 二级商户的商户号"), so a refusal of it
+    points there (location "query", as the PARAM_ERROR of a missing one does), not at a body; a
+    create's sub_mchid is in the body."""
+    sp_mchid, out_trade_no = partner.provider["mchid"], trade_no("WHERE")
+    for sub_mchid, code in (("1999999999", "MCH_NOT_EXISTS"), (parties.stranger.sub["mchid"], "NO_AUTH")):
+        for path in (
+            by_out_trade_no(out_trade_no, sp_mchid, sub_mchid),
+            by_transaction_id("4200000000202601010000000000", sp_mchid, sub_mchid),
+        ):
+            body = refused(api, api.request("GET", path), code, "sub_mchid")
+            assert body["detail"]["location"] == "query", body
+            assert body["detail"]["value"] == sub_mchid, body
+        create = api.request("POST", f"{PARTNER}/jsapi", body_for(partner, out_trade_no, sub_mchid=sub_mchid))
+        assert refused(api, create, code, "sub_mchid")["detail"]["location"] == "body"
+
+
 @pytest.mark.parametrize("which", ["unknown", "the-sub-merchants-own", "another-providers"])
 def test_sp_appid_not_bound_to_the_provider(
     which: str, parties: Parties, partner: Partner, api: V3Api, emu: Emu, trade_no: Any
