@@ -8,12 +8,13 @@ from typing import Any
 
 from fastapi import Request
 
-from wxpay_emulator.api.calls import domain_of
+from wxpay_emulator.api.calls import call, domain_of
 from wxpay_emulator.api.faults import Faults, declared_operation
 from wxpay_emulator.api.v3.auth import authenticate
-from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error
+from wxpay_emulator.api.v3.errors import FAULT_STATUS, V3Error, from_domain
 from wxpay_emulator.api.v3.parsing import param_error
 from wxpay_emulator.api.v3.wire import SceneInfo
+from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import Merchant
 from wxpay_emulator.extras import OrderExtras
 from wxpay_emulator.wire import parse_rfc3339
@@ -71,3 +72,15 @@ def prepay_answer(kind: str, prepay_id: str | None, request: Request) -> dict[st
         base = str(request.base_url).rstrip("/")
         return {"h5_url": f"{base}/emulator/v1/checkout?prepay_id={prepay_id}"}
     return {"prepay_id": prepay_id}
+
+
+async def bound_sub_merchant(request: Request, sp_mchid: str, sub_mchid: str, location: str) -> None:
+    """``sub_mchid`` must be bound to the provider ``sp_mchid`` (MCH_NOT_EXISTS / NO_AUTH otherwise),
+    the refusal located where the caller sent it: ``"body"`` or ``"query"`` (seed 002's query)."""
+    try:
+        await call(request, domain_of(request).merchants.sub_merchant, sp_mchid, sub_mchid)
+    except DomainError as exc:
+        err = from_domain(exc)
+        if err.detail is not None:
+            err.detail["location"] = location
+        raise err from exc

@@ -17,13 +17,14 @@ from wxpay_emulator.api.v3 import wire_partner as v3_partner
 from wxpay_emulator.api.v3.auth import signed_response
 from wxpay_emulator.api.v3.common import (
     authenticated,
+    bound_sub_merchant,
     extras_of,
     prepay_answer,
     require_h5_info,
     same_merchant,
     time_expire,
 )
-from wxpay_emulator.api.v3.errors import V3Error, from_domain
+from wxpay_emulator.api.v3.errors import V3Error
 from wxpay_emulator.api.v3.parsing import (
     is_transaction_id,
     out_trade_no_in_path,
@@ -32,7 +33,6 @@ from wxpay_emulator.api.v3.parsing import (
     required_query,
 )
 from wxpay_emulator.api.v3.routes import answer_not_implemented
-from wxpay_emulator.domain.errors import DomainError
 from wxpay_emulator.domain.models import Merchant, OrderDraft
 from wxpay_emulator.wire import PARTNER_OUT_TRADE_NO_PATTERN
 
@@ -84,14 +84,7 @@ async def _pair(request: Request) -> tuple[str, str]:
     params = dict(request.query_params)
     sp_mchid = same_merchant(required_query(params, "sp_mchid"), merchant, "sp_mchid", "查询参数")
     sub_mchid = required_query(params, "sub_mchid")
-    try:
-        await call(request, domain_of(request).merchants.sub_merchant, sp_mchid, sub_mchid)
-    except DomainError as exc:
-        # Seed 002: a query's sub_mchid is a query parameter, and its refusal says so.
-        err = from_domain(exc)
-        if err.detail is not None:
-            err.detail["location"] = "query"
-        raise err from exc
+    await bound_sub_merchant(request, sp_mchid, sub_mchid, "query")  # seed 002: a query parameter
     return sp_mchid, sub_mchid
 
 

@@ -17,7 +17,7 @@ from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import operation
 from wxpay_emulator.api.v3 import wire_refund as v3_refund
 from wxpay_emulator.api.v3.auth import signed_response
-from wxpay_emulator.api.v3.common import authenticated
+from wxpay_emulator.api.v3.common import authenticated, bound_sub_merchant
 from wxpay_emulator.api.v3.parsing import param_error, parse_body
 from wxpay_emulator.api.v3.render import refund_json
 from wxpay_emulator.domain.models import Merchant, RefundDraft
@@ -26,12 +26,14 @@ from wxpay_emulator.wire import OUT_REFUND_NO_PATTERN
 router = new_router()
 
 
-async def _parties(request: Request, merchant: Merchant, sub_mchid: str | None) -> tuple[str, str | None]:
-    """(the order's mchid, its provider's or None): a provider names its sub-merchant, which must be
-    bound to it (MCH_NOT_EXISTS / NO_AUTH otherwise)."""
+async def _parties(
+    request: Request, merchant: Merchant, sub_mchid: str | None, location: str
+) -> tuple[str, str | None]:
+    """(the order's mchid, its provider's or None): a provider names its sub-merchant (in the body of
+    a create, the query of a query), which must be bound to it (MCH_NOT_EXISTS / NO_AUTH otherwise)."""
     if sub_mchid is None:
         return merchant.mchid, None
-    await call(request, domain_of(request).merchants.sub_merchant, merchant.mchid, sub_mchid)
+    await bound_sub_merchant(request, merchant.mchid, sub_mchid, location)
     return sub_mchid, merchant.mchid
 
 
@@ -41,7 +43,7 @@ async def create(request: Request) -> Response:
     req = parse_body(v3_refund.RefundRequest, body)
     if req.transaction_id is None and req.out_trade_no is None:
         raise param_error("transaction_id", None, "transaction_id和out_trade_no必须填写其一")
-    mchid, sp_mchid = await _parties(request, merchant, req.sub_mchid)
+    mchid, sp_mchid = await _parties(request, merchant, req.sub_mchid, "body")
     draft = RefundDraft(
         mchid=mchid,
         sp_mchid=sp_mchid,
@@ -69,6 +71,6 @@ async def query(out_refund_no: str, request: Request) -> Response:
     sub_mchid = request.query_params.get("sub_mchid") or None
     if sub_mchid is not None and len(sub_mchid) > 32:
         raise param_error("sub_mchid", sub_mchid, "字符数超过最大长度", "query")
-    mchid, sp_mchid = await _parties(request, merchant, sub_mchid)
+    mchid, sp_mchid = await _parties(request, merchant, sub_mchid, "query")
     refund = await call(request, domain_of(request).refunds.get, mchid, out_refund_no, sp_mchid)
     return signed_response(request, 200, refund_json(refund))

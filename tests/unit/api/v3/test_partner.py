@@ -231,6 +231,17 @@ def test_a_query_names_the_sub_mchid_where_it_was_sent(
             assert body["detail"]["value"] == sub_mchid, body
         create = api.request("POST", f"{PARTNER}/jsapi", body_for(partner, out_trade_no, sub_mchid=sub_mchid))
         assert refused(api, create, code, "sub_mchid")["detail"]["location"] == "body"
+        # the refund routes alike: a query's sub_mchid is in its query, a create's in its body
+        query = api.request("GET", f"/v3/refund/domestic/refunds/RWHERE0001?sub_mchid={sub_mchid}")
+        assert refused(api, query, code, "sub_mchid")["detail"]["location"] == "query"
+        refund = {
+            "sub_mchid": sub_mchid,
+            "out_trade_no": out_trade_no,
+            "out_refund_no": "RWHERE0001",
+            "amount": {"refund": 1, "total": 1, "currency": "CNY"},
+        }
+        create = api.request("POST", "/v3/refund/domestic/refunds", refund)
+        assert refused(api, create, code, "sub_mchid")["detail"]["location"] == "body"
 
 
 @pytest.mark.parametrize("which", ["unknown", "the-sub-merchants-own", "another-providers"])
