@@ -107,7 +107,7 @@ async def _handle(request: Request, operation: str) -> Response:
     provider = await call(request, ensure_provider, domain.merchants)
     caller = caller_appid(request)
     function = _is_function(request)
-    faulted = armed_fault(request, provider, caller)
+    faulted = await armed_fault(request, provider, caller, function)
     if faulted is not None:
         return faulted
     sub_mch_id: str | None = None

@@ -32,6 +32,7 @@ from wxpay_emulator.api.cloud.wire import (
     HostingUnifiedOrder,
     camel_keys,
     parse,
+    sub_mch_id_named,
 )
 from wxpay_emulator.api.family import new_router
 from wxpay_emulator.api.faults import Faults, declared_operation, operation
@@ -108,9 +109,10 @@ def refused(request: Request, message: str) -> Response:
     return function_error(path, message) if path.startswith("/_/cloudpay/") else hosting_error(message)
 
 
-def armed_fault(request: Request, provider: Merchant, caller: str) -> Response | None:
+async def armed_fault(request: Request, provider: Merchant, caller: str, function: bool) -> Response | None:
     """The answer of an armed fault of the route's operation (``POST /emulator/v1/faults``), if any:
-    "-1" is the envelope's errcode -1; a seed 001 code is result_code FAIL with that err_code."""
+    "-1" is the envelope's errcode -1; a seed 001 code is result_code FAIL with that err_code, echoing
+    the request's well-formed sub_mch_id as every refusal with return_code SUCCESS does."""
     faults: Faults = request.app.state.faults
     fault = faults.pop(declared_operation(request))
     if fault is None:
@@ -119,7 +121,8 @@ def armed_fault(request: Request, provider: Merchant, caller: str) -> Response |
         return refused(request, fault.message)
     ids = domain_of(request).ids
     description = fault.message if fault.custom else SEED_001_CODES[fault.code]
-    return answer(request, render.failure(provider, caller, None, fault.code, description, ids))
+    sub_mch_id = sub_mch_id_named(await request.body(), camel=function)
+    return answer(request, render.failure(provider, caller, sub_mch_id, fault.code, description, ids))
 
 
 async def _handle(request: Request, operation: str) -> Response:
@@ -129,7 +132,7 @@ async def _handle(request: Request, operation: str) -> Response:
     provider = await call(request, ensure_provider, domain.merchants)
     caller = caller_appid(request)
     function = request.url.path.startswith("/_/cloudpay/")
-    faulted = armed_fault(request, provider, caller)
+    faulted = await armed_fault(request, provider, caller, function)
     if faulted is not None:
         return faulted
     sub_mch_id: str | None = None

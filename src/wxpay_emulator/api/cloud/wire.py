@@ -106,8 +106,22 @@ _ECHOED_SUB_MCH_ID = re.compile(r"[0-9A-Za-z_\-]{1,32}")
 
 
 def _echoable_sub_mch_id(model: type[_Model], data: dict[str, Any]) -> str | None:
-    value = data.get("subMchId" if issubclass(model, _Camel) else "sub_mch_id")
+    return _echoable(data, camel=issubclass(model, _Camel))
+
+
+def _echoable(data: dict[str, Any], *, camel: bool) -> str | None:
+    value = data.get("subMchId" if camel else "sub_mch_id")
     return value if isinstance(value, str) and _ECHOED_SUB_MCH_ID.fullmatch(value) else None
+
+
+def sub_mch_id_named(raw: bytes, *, camel: bool) -> str | None:
+    """The well-formed sub_mch_id (``subMchId`` for cloud functions) a body names, or None, for a
+    refusal decided before the body is parsed (an armed fault) to echo as ``parse``'s refusals do."""
+    try:
+        data = _json(raw.decode("utf-8"))
+    except (UnicodeDecodeError, CloudBadRequest):
+        return None
+    return _echoable(data, camel=camel) if isinstance(data, dict) else None
 
 
 class _Model(BaseModel):

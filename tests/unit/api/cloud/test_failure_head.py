@@ -83,3 +83,31 @@ def test_a_missing_or_malformed_sub_mch_id_is_not_echoed(emu: Emu, parties: Part
     body = {k: v for k, v in body.items() if v is not None}
     data = hosting(emu, "unifiedorder", body).json()["respdata"]
     assert data["result_code"] == "FAIL" and "sub_mch_id" not in data, data
+
+
+@pytest.mark.parametrize(
+    ("operation", "send"),
+    [
+        (
+            "cloud.unifiedorder",
+            lambda emu, sub: hosting(emu, "unifiedorder", {**SEED_001, "sub_mch_id": sub}),
+        ),
+        (
+            "cloudpay.queryOrder",
+            lambda emu, sub: function(emu, "queryOrder", {"subMchId": sub, "outTradeNo": "Q1"}),
+        ),
+        ("cloud.refund", lambda emu, sub: hosting(emu, "refund", {"sub_mch_id": sub})),
+    ],
+)
+def test_an_armed_fault_echoes_the_requests_sub_mch_id(
+    emu: Emu, parties: Parties, operation: str, send: Any
+) -> None:
+    # The fault answers before the body is parsed; its head is still seed 001's, sub_mch_id included.
+    armed = emu.control("POST", "/faults", json={"operation": operation, "code": "SYSTEMERROR"})
+    assert armed.status_code == 201, armed.text
+    answer = send(emu, parties.sub).json()
+    data = answer.get("respdata", answer)
+    code = data.get("err_code", data.get("errCode"))
+    assert code == "SYSTEMERROR" and parties.sub in (data.get("sub_mch_id"), data.get("subMchId")), answer
+    if "respdata" in answer:
+        assert data["sign"] == md5_sign(data, parties.provider_key), data
