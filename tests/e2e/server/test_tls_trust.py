@@ -8,10 +8,13 @@ One TLS process serves the module (a start costs seconds): each test uses mercha
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -104,6 +107,22 @@ def test_stopping_does_not_wait_for_idle_tls_connections(process: EmulatorProces
     assert "Traceback" not in process.log(), process.log()
 
 
+def _closed_by_server(sock: ssl.SSLSocket, within: float) -> bool:
+    """Whether the server ends this connection (EOF, close_notify or reset) within ``within`` seconds;
+    what it sends before that (an answer) is read and dropped."""
+    sock.settimeout(0.5)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:  # ssl.SSLError and ConnectionResetError are OSErrors
+            return True
+    return False
+
+
 def test_stopping_after_a_keep_alive_ran_out_closes_that_connection_too(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -113,13 +132,18 @@ def test_stopping_after_a_keep_alive_ran_out_closes_that_connection_too(
     gets there in the module above: a test's idle sessions outlive the 5 s keep-alive."""
     env = {**FAST_NOTIFY, "WXPAY_EMULATOR_KEEP_ALIVE_SECONDS": "1"}
     with run_emulator(tmp_path_factory.mktemp("keepalive"), env=env, tls=True) as process:
-        with httpx.Client(**process.http_options()) as old, httpx.Client(**process.http_options()) as idle:
-            assert old.get(process.url + "/emulator/v1/health").status_code == 200
-            time.sleep(1.5)  # old's keep-alive runs out
-            assert idle.get(process.url + "/emulator/v1/health").status_code == 200
-            started = time.monotonic()
-            process.stop()
-            stopped_in = time.monotonic() - started
+        url = urlsplit(process.url)
+        context = ssl.create_default_context(cafile=str(process.server_certificate))
+        raw = socket.create_connection((url.hostname, url.port), timeout=5)
+        with context.wrap_socket(raw, server_hostname=url.hostname) as old:
+            old.sendall(f"GET /emulator/v1/health HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+            # the answer, then the end the keep-alive puts to the connection (never close_notify'd back)
+            assert _closed_by_server(old, within=10.0), "the 1 s keep-alive never closed the connection"
+            with httpx.Client(**process.http_options()) as idle:
+                assert idle.get(process.url + "/emulator/v1/health").status_code == 200
+                started = time.monotonic()
+                process.stop()
+                stopped_in = time.monotonic() - started
         log = process.log()
     assert "Traceback" not in log, log
     assert stopped_in < 3.0, f"stopping took {stopped_in:.1f} s: {log[-3000:]}"
