@@ -128,9 +128,11 @@ class JournalWriter:
 
     def _write(self, batch: list[RawCall]) -> None:
         rows: list[dict[str, Any]] = []
+        began: list[float] = []
         for raw in batch:
             try:
                 rows.append(row_of(raw))
+                began.append(raw.time.timestamp())
             except Exception:  # one odd call must not lose the others
                 log.exception("journal entry of %s %s could not be built", raw.method, raw.path)
         if request_log.isEnabledFor(logging.INFO):
@@ -139,7 +141,10 @@ class JournalWriter:
         try:
             if self.max_entries > 0 and rows:
                 with self.store.transaction() as conn:
-                    journal_repo.insert_rows(conn, rows)
+                    # A call that began before the last reset (made by any process) is forgotten with it.
+                    since = journal_repo.last_reset(conn)
+                    kept = [row for row, at in zip(rows, began, strict=True) if at >= since]
+                    journal_repo.insert_rows(conn, kept)
                     journal_repo.trim(conn, self.max_entries)
         except Exception:  # a database hiccup loses this batch, never the process or the thread
             log.exception("journal batch of %d entries could not be stored", len(rows))

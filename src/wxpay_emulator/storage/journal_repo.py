@@ -8,7 +8,33 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, text
 
-from wxpay_emulator.storage.tables import journal, notification_attempts, notifications
+from wxpay_emulator.storage.db import insert_or
+from wxpay_emulator.storage.tables import journal, notification_attempts, notifications, settings_kv
+
+# The real time (POSIX seconds) of the last reset, in the emulator_state table. A reset updates this
+# row (the one row of that table a reset keeps); every process's writer reads it in the transaction
+# that stores a batch and drops the calls that began before it. So a call any process answered just
+# before a reset, still waiting in that process's writer, is forgotten with the rest.
+RESET_KEY = "journal_reset_at"
+_RESET_AT = select(settings_kv.c.value).where(settings_kv.c.key == RESET_KEY)
+
+
+def mark_reset(conn: Connection, at: float) -> None:
+    """Record a reset at real time ``at``; the first statement of the reset's transaction. On PostgreSQL
+    its row lock orders the reset with every writer's :func:`last_reset`: a writer that read the mark
+    first commits before the reset's deletes run (they then delete its rows), and one that reads it
+    after waits for the reset to commit and sees the new mark. SQLite serialises the transactions."""
+    insert_or(conn, settings_kv, ["key"], {"key": RESET_KEY, "value": repr(at)}, {"value": repr(at)})
+
+
+def last_reset(conn: Connection) -> float:
+    """The real time of the last reset (0.0 before any), read under a share lock on PostgreSQL."""
+    query = _RESET_AT.with_for_update(read=True) if conn.dialect.name == "postgresql" else _RESET_AT
+    value = conn.execute(query).scalar()
+    if value is None:  # no reset yet: make the row, so that a reset arriving now has one to lock
+        insert_or(conn, settings_kv, ["key"], {"key": RESET_KEY, "value": "0"})
+        value = conn.execute(query).scalar()
+    return float(value) if value else 0.0
 
 
 def insert_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

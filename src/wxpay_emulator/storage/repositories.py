@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from wxpay_emulator.clock import Clock
 from wxpay_emulator.domain.models import (
     DeliveryAttempt,
     KeyMode,
@@ -32,6 +33,7 @@ from wxpay_emulator.domain.models import (
     Order,
 )
 from wxpay_emulator.domain.states import TradeState
+from wxpay_emulator.storage import journal_repo
 from wxpay_emulator.storage.db import insert_or
 from wxpay_emulator.storage.tables import (
     access_tokens,
@@ -362,12 +364,14 @@ class StateRepo:
 
 
 def reset_business_data(conn: Connection) -> None:
-    """Forget orders and notifications (merchants and their keys stay)."""
+    """Forget orders and notifications (merchants and their keys stay), and the journal: the calls
+    already stored, and those any process's writer stores later that began before now."""
+    journal_repo.mark_reset(conn, Clock.real_now().timestamp())  # first: see mark_reset
     conn.execute(delete(notification_attempts))
     conn.execute(delete(notifications))
     conn.execute(delete(refunds))
     conn.execute(delete(access_tokens))
     conn.execute(delete(orders))
     conn.execute(delete(combine_orders))
-    conn.execute(delete(settings_kv))
+    conn.execute(delete(settings_kv).where(settings_kv.c.key != journal_repo.RESET_KEY))
     conn.execute(delete(journal))

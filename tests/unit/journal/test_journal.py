@@ -355,6 +355,21 @@ def test_reset_forgets_the_calls_the_writer_has_not_stored_yet(emu: Harness) -> 
         assert emu.entries()["data"] == []
 
 
+def test_a_reset_through_another_process_forgets_this_ones_waiting_calls(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    # Two apps on one store stand for two processes (serve --workers 2): a reset through one must forget
+    # the calls the other answered just before it, which its writer has not stored yet (it lingers).
+    for one in make_harness(tmp_path, database_url=database_url):
+        for other in make_harness(tmp_path, database_url=database_url):
+            for _ in range(3):
+                one.v3("GET", QUERY_PATH)
+                assert other.request("POST", "/emulator/v1/reset").status_code == 200
+                assert one.entries()["data"] == [] and other.entries()["data"] == []
+            one.v3("GET", QUERY_PATH)  # a call after the reset is kept
+            assert [e["path"] for e in one.entries()["data"]] == [QUERY_PATH.split("?")[0]]
+
+
 def test_events_since_a_cursor(emu: Harness) -> None:
     start = emu.journal.event_cursor()
     emu.v3("GET", QUERY_PATH)
