@@ -44,7 +44,10 @@ class PaymentBody(_Body):
 
 
 class RequestPaymentBody(_Body):
-    """Exactly what a Mini Program passes to wx.requestPayment."""
+    """What a Mini Program passes to wx.requestPayment, which ignores keys it does not read: merchants
+    hand it their SDK's parameters as they come (tenpay's carry a ``timestamp`` copy for the JSSDK)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     appId: str
     timeStamp: str
