@@ -61,19 +61,21 @@ def _axios(m: Merchant, folder: Path, base: str) -> str:
 
 
 # wechatpay-node-v3's verifySign looks the serial of Wechatpay-Serial up among the platform certificates
-# of /v3/certificates; a public key mode merchant's notifications carry PUB_KEY_ID_..., which it never
-# finds (docs/sdks.md).
-NODE_V3_PUBKEY_WARNING = (
-    "// This merchant is in public key mode: wechatpay-node-v3 cannot verify its notifications (verifySign\n"
-    "// looks Wechatpay-Serial up among /v3/certificates; they carry PUB_KEY_ID_...). With this SDK use a\n"
-    "// certificate mode merchant: wxpay-emulator merchant create --key-mode cert\n"
-)
+# it keeps (WxPay.certificates); a public key mode merchant's notifications carry PUB_KEY_ID_..., so the
+# public key is registered under that id (docs/sdks.md, checked with wechatpay-node-v3 2.2.1).
+def _node_v3_pubkey(m: Merchant, folder: Path) -> str:
+    if m.key_mode is not KeyMode.PUBKEY:
+        return ""
+    return (
+        "// Public key mode: notifications carry Wechatpay-Serial PUB_KEY_ID_..., so that verifySign\n"
+        "// finds it, register the WeChat Pay public key under that id.\n"
+        f"WxPay.certificates['{m.pub_key_id}'] = readFileSync('{folder / 'pub_key.pem'}', 'utf8');\n"
+    )
 
 
 def _node_v3(m: Merchant, folder: Path, base: str) -> str:
     return (
-        (NODE_V3_PUBKEY_WARNING if m.key_mode is KeyMode.PUBKEY else "")
-        + "const { readFileSync } = require('fs');\n"
+        "const { readFileSync } = require('fs');\n"
         "const superagent = require('superagent');\n"
         "const WxPay = require('wechatpay-node-v3');\n"
         "const pay = new WxPay({\n"
@@ -94,7 +96,7 @@ def _node_v3(m: Merchant, folder: Path, base: str) -> str:
         "  get: (url, headers) => superagent.get(here(url)).set(headers).then(answer, failed),\n"
         "  upload: (url, body, headers) => superagent.post(here(url)).send(body).set(headers)"
         ".then(answer, failed),\n"
-        "});\n"
+        "});\n" + _node_v3_pubkey(m, folder)
     )
 
 

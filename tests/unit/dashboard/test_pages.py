@@ -252,13 +252,13 @@ def test_the_merchant_page_gives_absolute_paths_and_names_the_sdk_guide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Snippets pasted into code run from another directory than serve's still find the material; the
-    guide they point to exists; a public key mode merchant is told wechatpay-node-v3 cannot verify its
-    notifications."""
+    guide they point to exists; a public key mode merchant's wechatpay-node-v3 snippet registers its
+    public key under its PUB_KEY_ID, so that verifySign finds it."""
     monkeypatch.chdir(tmp_path)
     relative = create_app(Settings(data_dir=Path(".wxpay-emulator")))
     try:
         domain: Domain = relative.state.domain
-        domain.merchants.create("1900000109", "wxd678efh567hg6787", KeyMode.PUBKEY, (), None)
+        made = domain.merchants.create("1900000109", "wxd678efh567hg6787", KeyMode.PUBKEY, (), None)
         domain.merchants.create("1900000110", "wxd678efh567hg6788", KeyMode.CERT, (), None)
         pubkey = html.unescape(get(relative, "/dashboard/merchants/1900000109").text)
         cert = html.unescape(get(relative, "/dashboard/merchants/1900000110").text)
@@ -269,8 +269,11 @@ def test_the_merchant_page_gives_absolute_paths_and_names_the_sdk_guide(
     assert "'.wxpay-emulator/" not in pubkey and '".wxpay-emulator/' not in pubkey
     assert "docs/sdks.md" in pubkey and "README" not in pubkey
     assert (REPO / "docs" / "sdks.md").exists()
-    assert pubkey.count("wxpay-emulator merchant create --key-mode cert") == 1
-    assert "wxpay-emulator merchant create --key-mode cert" not in cert
+    # wechatpay-node-v3 finds a public key mode merchant's PUB_KEY_ID_... once the key is registered
+    key = folder / "pub_key.pem"
+    registered = f"WxPay.certificates['{made.pub_key_id}'] = readFileSync('{key}', 'utf8');"
+    assert pubkey.count(registered) == 1
+    assert "WxPay.certificates[" not in cert
 
 
 def test_pages_declare_an_icon_of_their_own(app: FastAPI, domain: Domain, merchant: Merchant) -> None:
