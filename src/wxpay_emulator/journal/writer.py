@@ -131,8 +131,9 @@ class JournalWriter:
         began: list[float] = []
         for raw in batch:
             try:
-                rows.append(row_of(raw))
-                began.append(raw.time.timestamp())
+                row, at = row_of(raw), raw.time.timestamp()
+                rows.append(row)
+                began.append(at)
             except Exception:  # one odd call must not lose the others
                 log.exception("journal entry of %s %s could not be built", raw.method, raw.path)
         if request_log.isEnabledFor(logging.INFO):
