@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from wechatpy.pay import WeChatPay as WeChatPayV2
 
 from tests.support.common import DEFAULT_MCHID, OPENID, new_trade_no
@@ -9,6 +12,16 @@ from tests.support.emulator import Emu
 
 CLIENT_IP = "127.0.0.1"
 APPID = "wxd678efh567hg6787"  # the default merchant's appid
+
+
+def v2_md5(fields: dict[str, Any], key: str) -> str:
+    """The v2 MD5 sign, computed here independently of the emulator's code (as merchants' SDKs do):
+    sorted non-empty fields but ``sign`` (nested objects left out), ``&key=``, upper-case hex."""
+    pairs = sorted(
+        (k, str(v)) for k, v in fields.items() if k != "sign" and v != "" and not isinstance(v, dict | list)
+    )
+    text = "&".join(f"{k}={v}" for k, v in pairs) + f"&key={key}"
+    return hashlib.md5(text.encode()).hexdigest().upper()
 
 
 def order_fields(**overrides: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ real local HTTP server standing in for the container service or cloud function.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import threading
@@ -24,6 +23,7 @@ from tests.e2e.v2.test_flow import signed_body
 from tests.support.cloud import MINI_APPID, PROVIDER, SEED_001, SEED_003, Parties, make_parties
 from tests.support.common import new_trade_no, poll
 from tests.support.emulator import Emu
+from tests.support.v2 import v2_md5
 from wxpay_emulator.testing import EmulatorProcess
 
 SEED_001_KEYS = [
@@ -42,15 +42,6 @@ SEED_001_KEYS = [
 ]
 PAYMENT_KEYS = ["appId", "timeStamp", "nonceStr", "package", "signType", "paySign"]
 HEADERS = {"X-WX-APPID": MINI_APPID}
-
-
-def v2_md5(fields: dict[str, Any], key: str) -> str:
-    """The v2 sign, computed here independently of the emulator's code."""
-    pairs = sorted(
-        (k, str(v)) for k, v in fields.items() if k != "sign" and v != "" and not isinstance(v, dict | list)
-    )
-    text = "&".join(f"{k}={v}" for k, v in pairs) + f"&key={key}"
-    return hashlib.md5(text.encode()).hexdigest().upper()
 
 
 # --- the container service / cloud function ------------------------------------------------------------

@@ -105,10 +105,6 @@ class CloudBadRequest(Exception):
 _ECHOED_SUB_MCH_ID = re.compile(r"[0-9A-Za-z_\-]{1,32}")
 
 
-def _echoable_sub_mch_id(model: type[_Model], data: dict[str, Any]) -> str | None:
-    return _echoable(data, camel=issubclass(model, _Camel))
-
-
 def _echoable(data: dict[str, Any], *, camel: bool) -> str | None:
     value = data.get("subMchId" if camel else "sub_mch_id")
     return value if isinstance(value, str) and _ECHOED_SUB_MCH_ID.fullmatch(value) else None
@@ -315,7 +311,7 @@ def parse(model: type[M], raw: bytes) -> M:
     data = {k: v for k, v in data.items() if v is not None}  # a null field is a missing one
     # Seed 001's answer table gives sub_mch_id as required whenever return_code is SUCCESS, which a
     # refusal's is: it echoes the request's own when that is well formed, whatever else was refused.
-    echo = _echoable_sub_mch_id(model, data)
+    echo = _echoable(data, camel=issubclass(model, _Camel))
     try:
         parsed = model.model_validate(data)
         _check_reference(parsed)

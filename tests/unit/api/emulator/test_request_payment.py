@@ -5,36 +5,24 @@ as it is. A missing key it needs still answers 400."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
 
+from tests.support.common import OPENID
 from tests.support.inproc import InProcEmulator
-
-OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
-
-
-def md5_sign(fields: dict[str, str], key: str) -> str:
-    """tenpay's ``_getSign``: sorted non-empty fields, ``&key=``, upper-case MD5."""
-    joined = "&".join(f"{k}={v}" for k, v in sorted(fields.items()) if k != "sign" and v != "")
-    return hashlib.md5(f"{joined}&key={key}".encode()).hexdigest().upper()
+from tests.support.v2 import order_fields, v2_md5
 
 
 def jsapi_prepay_id(inproc: InProcEmulator, merchant: dict[str, Any], out_trade_no: str) -> str:
-    fields = {
-        "appid": merchant["appid"],
-        "mch_id": merchant["mchid"],
-        "nonce_str": "kOs3QnBxZ7Rt2vYc",
-        "body": "测试",
-        "out_trade_no": out_trade_no,
-        "total_fee": "100",
-        "spbill_create_ip": "127.0.0.1",
-        "notify_url": "http://127.0.0.1:9/n",
-        "trade_type": "JSAPI",
-        "openid": OPENID,
-    }
-    fields["sign"] = md5_sign(fields, merchant["api_key"])
+    fields = order_fields(
+        appid=merchant["appid"],
+        mch_id=merchant["mchid"],
+        out_trade_no=out_trade_no,
+        trade_type="JSAPI",
+        openid=OPENID,
+    )
+    fields["sign"] = v2_md5(fields, merchant["api_key"])
     xml = "<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>"
     answer = inproc.http.post(inproc.url + "/pay/unifiedorder", content=xml.encode())
     found = re.search(r"<prepay_id><!\[CDATA\[(wx\w+)\]\]></prepay_id>", answer.text)
@@ -51,7 +39,7 @@ def tenpay_pay_params(merchant: dict[str, Any], prepay_id: str) -> dict[str, str
         "package": f"prepay_id={prepay_id}",
         "signType": "MD5",
     }
-    params["paySign"] = md5_sign(params, merchant["api_key"])
+    params["paySign"] = v2_md5(params, merchant["api_key"])  # tenpay's _getSign is the same rule
     params["timestamp"] = params["timeStamp"]
     return params
 
